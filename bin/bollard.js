@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// Entry point of the `bollard` command. Bollard runs on Node 24, which the
+// project installs from the npm registry (the `node` package); when started by
+// an older system Node, re-run this script under the project's own Node.
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 24) {
+  const require = createRequire(import.meta.url);
+  let nodeBin;
+  try {
+    nodeBin = join(dirname(require.resolve('node/package.json')), 'bin', 'node');
+  } catch {
+    process.stderr.write(`bollard needs Node 24 or newer (this is ${process.version}); run npm install first\n`);
+    process.exit(1);
+  }
+  const child = spawn(nodeBin, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+} else {
+  await run();
+}
+
+async function run() {
+  process.removeAllListeners('warning');
+  process.on('warning', (w) => {
+    if (w.name !== 'ExperimentalWarning') process.stderr.write(`${w.name}: ${w.message}\n`);
+  });
+  const { main } = await import('../src/cli/index.ts');
+  await main(process.argv.slice(2));
+}
+

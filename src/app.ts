@@ -1,0 +1,31 @@
+// createApp: wiring only. HTTP tests build the app through this function.
+import express, { type Express } from 'express';
+import type { DatabasePool } from 'slonik';
+import { RegistryError } from './errors/codes.ts';
+import type { Logger } from './logger.ts';
+import { errorHandler } from './http/errors.ts';
+import { v2Router } from './http/v2.ts';
+import type { RegistryContext, RegistryOptions } from './registry/context.ts';
+import { HasherCache } from './registry/hasher-cache.ts';
+import type { BlobStore } from './storage/blob-store.ts';
+
+export interface AppDeps {
+  pool: DatabasePool;
+  store: BlobStore;
+  options: RegistryOptions;
+  log: Logger;
+}
+
+export function createApp(deps: AppDeps): Express {
+  const ctx: RegistryContext = { pool: deps.pool, store: deps.store, options: deps.options, hashers: new HasherCache() };
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('query parser', 'simple');
+  app.use(v2Router(ctx));
+  app.use((req, _res, next) => {
+    next(new RegistryError('NAME_UNKNOWN', `no API endpoint at ${req.path}`));
+  });
+  app.use(errorHandler(deps.log));
+  return app;
+}

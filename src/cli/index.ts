@@ -1,0 +1,69 @@
+// The `bollard` command line: one home for every operator command.
+import { ConfigError, loadConfig } from '../config/index.ts';
+import { startEmbeddedPostgres } from '../db/embedded.ts';
+import { migrate } from '../db/migrate.ts';
+import { openPool } from '../db/pool.ts';
+import { createLogger } from '../logger.ts';
+import { serve } from '../main.ts';
+
+const USAGE = `usage: bollard <command>
+
+commands:
+  serve     run the registry (default configuration: 127.0.0.1:5000, ./data, embedded PostgreSQL)
+  migrate   apply pending database migrations and exit
+  help      show this text
+
+configuration is read from the environment; see README.md`;
+
+async function runServe(): Promise<void> {
+  const registry = await serve();
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`received ${signal}, finishing in-flight requests\n`);
+    registry.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`shutdown failed: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+async function runMigrate(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel);
+  const embedded = config.databaseUrl ? null : await startEmbeddedPostgres(config.dataDir, config.embeddedPostgresPort, log);
+  const pool = await openPool(config.databaseUrl ?? (embedded as { url: string }).url);
+  try {
+    const applied = await migrate(pool);
+    process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
+  } finally {
+    await pool.end();
+    await embedded?.stop();
+  }
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const command = argv[0] ?? 'serve';
+  try {
+    if (command === 'serve') await runServe();
+    else if (command === 'migrate') await runMigrate();
+    else if (command === 'help' || command === '--help' || command === '-h') process.stdout.write(`${USAGE}\n`);
+    else {
+      process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);
+      process.exitCode = 2;
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`bollard ${command} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  }
+}

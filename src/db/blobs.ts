@@ -1,0 +1,69 @@
+import { sql, type CommonQueryMethods } from 'slonik';
+import { z } from 'zod';
+import type { Digest } from '../digest/digest.ts';
+
+const BlobRow = z.object({ id: z.number(), blake3: z.instanceof(Buffer), size: z.number() });
+export type BlobRow = z.infer<typeof BlobRow>;
+
+function digestColumn(d: Digest) {
+  return d.algorithm === 'sha256' ? sql.fragment`b.sha256` : sql.fragment`b.sha512`;
+}
+
+/** The blob with this digest, if the repository links it. */
+export async function findLinkedBlob(db: CommonQueryMethods, repositoryId: number, digest: Digest): Promise<BlobRow | null> {
+  return db.maybeOne(sql.type(BlobRow)`
+    SELECT b.id, b.blake3, b.size FROM blobs b
+    JOIN repository_blobs rb ON rb.blob_id = b.id AND rb.repository_id = ${repositoryId}
+    WHERE ${digestColumn(digest)} = ${sql.binary(Buffer.from(digest.hex, 'hex'))}`);
+}
+
+/** The blob with this digest anywhere in the registry. */
+export async function findBlob(db: CommonQueryMethods, digest: Digest): Promise<BlobRow | null> {
+  return db.maybeOne(sql.type(BlobRow)`
+    SELECT b.id, b.blake3, b.size FROM blobs b
+    WHERE ${digestColumn(digest)} = ${sql.binary(Buffer.from(digest.hex, 'hex'))}`);
+}
+
+/** Inserts the blob row, or adds a missing API digest to the row with the same BLAKE3. */
+export async function upsertBlob(
+  db: CommonQueryMethods,
+  blob: { blake3: Buffer; size: number; sha256?: Buffer; sha512?: Buffer },
+): Promise<number> {
+  const sha256 = blob.sha256 ? sql.binary(blob.sha256) : null;
+  const sha512 = blob.sha512 ? sql.binary(blob.sha512) : null;
+  return db.oneFirst(sql.type(z.object({ id: z.number() }))`
+    INSERT INTO blobs (blake3, size, sha256, sha512)
+    VALUES (${sql.binary(blob.blake3)}, ${blob.size}, ${sha256}, ${sha512})
+    ON CONFLICT (blake3) DO UPDATE SET
+      sha256 = COALESCE(blobs.sha256, EXCLUDED.sha256),
+      sha512 = COALESCE(blobs.sha512, EXCLUDED.sha512)
+    RETURNING id`);
+}
+
+/** Links the blob into the repository; true when the link is new. Keeps blobs.refcount exact. */
+export async function linkBlob(db: CommonQueryMethods, repositoryId: number, blobId: number): Promise<boolean> {
+  const inserted = await db.maybeOneFirst(sql.type(z.object({ blob_id: z.number() }))`
+    INSERT INTO repository_blobs (repository_id, blob_id) VALUES (${repositoryId}, ${blobId})
+    ON CONFLICT DO NOTHING
+    RETURNING blob_id`);
+  if (inserted === null) return false;
+  await db.query(sql.unsafe`UPDATE blobs SET refcount = refcount + 1 WHERE id = ${blobId}`);
+  return true;
+}
+
+const LinkRow = z.object({ blob_id: z.number(), refcount: z.number() });
+
+/** Locks the repository's link to the blob, if any. */
+export async function lockLink(db: CommonQueryMethods, repositoryId: number, digest: Digest): Promise<z.infer<typeof LinkRow> | null> {
+  return db.maybeOne(sql.type(LinkRow)`
+    SELECT rb.blob_id, rb.refcount FROM repository_blobs rb
+    JOIN blobs b ON b.id = rb.blob_id
+    WHERE rb.repository_id = ${repositoryId}
+      AND ${digestColumn(digest)} = ${sql.binary(Buffer.from(digest.hex, 'hex'))}
+    FOR UPDATE OF rb`);
+}
+
+export async function unlinkBlob(db: CommonQueryMethods, repositoryId: number, blobId: number): Promise<void> {
+  await db.query(sql.unsafe`DELETE FROM repository_blobs WHERE repository_id = ${repositoryId} AND blob_id = ${blobId}`);
+  await db.query(sql.unsafe`UPDATE blobs SET refcount = refcount - 1 WHERE id = ${blobId}`);
+}

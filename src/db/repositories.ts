@@ -1,0 +1,29 @@
+import { sql, type CommonQueryMethods } from 'slonik';
+import { z } from 'zod';
+import type { RepoName } from '../registry/names.ts';
+
+const IdRow = z.object({ id: z.number() });
+
+/** The repository's id, creating the row on first use. */
+export async function ensureRepository(db: CommonQueryMethods, name: RepoName): Promise<number> {
+  const existing = await findRepository(db, name);
+  if (existing !== null) return existing;
+  return db.oneFirst(sql.type(IdRow)`
+    INSERT INTO repositories (name) VALUES (${name})
+    ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
+    RETURNING id`);
+}
+
+export async function findRepository(db: CommonQueryMethods, name: RepoName): Promise<number | null> {
+  return db.maybeOneFirst(sql.type(IdRow)`SELECT id FROM repositories WHERE name = ${name}`);
+}
+
+/** Repositories holding at least one manifest, in lexical order after `last`. */
+export async function listRepositories(db: CommonQueryMethods, last: string | null, limit: number): Promise<readonly string[]> {
+  return db.anyFirst(sql.type(z.object({ name: z.string() }))`
+    SELECT r.name FROM repositories r
+    WHERE (${last}::text IS NULL OR r.name > ${last})
+      AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)
+    ORDER BY r.name
+    LIMIT ${limit}`);
+}

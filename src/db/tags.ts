@@ -1,0 +1,46 @@
+import { sql, type CommonQueryMethods } from 'slonik';
+import { z } from 'zod';
+
+/** Points the tag at the manifest, moving refcounts from the old target; returns the old manifest id. */
+export async function setTag(db: CommonQueryMethods, repositoryId: number, tag: string, manifestId: number): Promise<number | null> {
+  const old = await db.maybeOneFirst(sql.type(z.object({ manifest_id: z.number() }))`
+    SELECT manifest_id FROM tags WHERE repository_id = ${repositoryId} AND name = ${tag} FOR UPDATE`);
+  if (old === manifestId) return old;
+  if (old === null) {
+    await db.query(sql.unsafe`
+      INSERT INTO tags (repository_id, name, manifest_id) VALUES (${repositoryId}, ${tag}, ${manifestId})`);
+  } else {
+    await db.query(sql.unsafe`
+      UPDATE tags SET manifest_id = ${manifestId}, updated_at = now()
+      WHERE repository_id = ${repositoryId} AND name = ${tag}`);
+    await db.query(sql.unsafe`UPDATE manifests SET refcount = refcount - 1 WHERE id = ${old}`);
+  }
+  await db.query(sql.unsafe`UPDATE manifests SET refcount = refcount + 1 WHERE id = ${manifestId}`);
+  return old;
+}
+
+/** Removes the tag; returns the manifest id it named, or null when there was no such tag. */
+export async function deleteTag(db: CommonQueryMethods, repositoryId: number, tag: string): Promise<number | null> {
+  const old = await db.maybeOneFirst(sql.type(z.object({ manifest_id: z.number() }))`
+    DELETE FROM tags WHERE repository_id = ${repositoryId} AND name = ${tag} RETURNING manifest_id`);
+  if (old !== null) await db.query(sql.unsafe`UPDATE manifests SET refcount = refcount - 1 WHERE id = ${old}`);
+  return old;
+}
+
+/** Removes every tag naming the manifest; returns their names. */
+export async function deleteTagsOf(db: CommonQueryMethods, manifestId: number): Promise<readonly string[]> {
+  const names = await db.anyFirst(sql.type(z.object({ name: z.string() }))`
+    DELETE FROM tags WHERE manifest_id = ${manifestId} RETURNING name`);
+  if (names.length > 0) {
+    await db.query(sql.unsafe`UPDATE manifests SET refcount = refcount - ${names.length} WHERE id = ${manifestId}`);
+  }
+  return names;
+}
+
+export async function listTags(db: CommonQueryMethods, repositoryId: number, last: string | null, limit: number): Promise<readonly string[]> {
+  return db.anyFirst(sql.type(z.object({ name: z.string() }))`
+    SELECT name FROM tags
+    WHERE repository_id = ${repositoryId} AND (${last}::text IS NULL OR name > ${last})
+    ORDER BY name
+    LIMIT ${limit}`);
+}

@@ -1,0 +1,67 @@
+// Upload session rows. A writer takes a short lease on the row before appending
+// bytes (outside any transaction) and releases it with the new offset, so two
+// requests never append to one session at once, on any replica.
+import { sql, type CommonQueryMethods } from 'slonik';
+import { z } from 'zod';
+
+const SessionRow = z.object({
+  id: z.string(),
+  repository_id: z.number(),
+  byte_offset: z.number(),
+  driver_state: z.instanceof(Buffer),
+  updated_at: z.unknown(),
+});
+export type SessionRow = z.infer<typeof SessionRow>;
+
+export const LEASE_SECONDS = 120;
+
+export async function insertSession(db: CommonQueryMethods, id: string, repositoryId: number, driverState: Buffer): Promise<void> {
+  await db.query(sql.unsafe`
+    INSERT INTO upload_sessions (id, repository_id, driver_state)
+    VALUES (${sql.uuid(id as `${string}-${string}-${string}-${string}-${string}`)}, ${repositoryId}, ${sql.binary(driverState)})`);
+}
+
+export async function findSession(db: CommonQueryMethods, id: string, repositoryId: number): Promise<SessionRow | null> {
+  return db.maybeOne(sql.type(SessionRow)`
+    SELECT id::text, repository_id, byte_offset, driver_state, updated_at FROM upload_sessions
+    WHERE id = ${id}::uuid AND repository_id = ${repositoryId}`);
+}
+
+/** Takes the session's lease; null when the session is unknown or another writer holds it. */
+export async function acquireLease(db: CommonQueryMethods, id: string, repositoryId: number, token: string): Promise<SessionRow | null> {
+  return db.maybeOne(sql.type(SessionRow)`
+    UPDATE upload_sessions
+    SET lease_token = ${token}::uuid, lease_until = now() + make_interval(secs => ${LEASE_SECONDS})
+    WHERE id = ${id}::uuid AND repository_id = ${repositoryId}
+      AND (lease_until IS NULL OR lease_until < now())
+    RETURNING id::text, repository_id, byte_offset, driver_state, updated_at`);
+}
+
+export async function renewLease(db: CommonQueryMethods, id: string, token: string): Promise<void> {
+  await db.query(sql.unsafe`
+    UPDATE upload_sessions SET lease_until = now() + make_interval(secs => ${LEASE_SECONDS})
+    WHERE id = ${id}::uuid AND lease_token = ${token}::uuid`);
+}
+
+/** Records the appended bytes and releases the lease; false if the lease was lost meanwhile. */
+export async function commitAppend(db: CommonQueryMethods, id: string, token: string, offset: number, driverState: Buffer): Promise<boolean> {
+  const row = await db.maybeOneFirst(sql.type(z.object({ id: z.string() }))`
+    UPDATE upload_sessions
+    SET byte_offset = ${offset}, driver_state = ${sql.binary(driverState)},
+        lease_token = NULL, lease_until = NULL, updated_at = now()
+    WHERE id = ${id}::uuid AND lease_token = ${token}::uuid
+    RETURNING id::text`);
+  return row !== null;
+}
+
+export async function releaseLease(db: CommonQueryMethods, id: string, token: string): Promise<void> {
+  await db.query(sql.unsafe`
+    UPDATE upload_sessions SET lease_token = NULL, lease_until = NULL
+    WHERE id = ${id}::uuid AND lease_token = ${token}::uuid`);
+}
+
+export async function deleteSession(db: CommonQueryMethods, id: string): Promise<boolean> {
+  const row = await db.maybeOneFirst(sql.type(z.object({ id: z.string() }))`
+    DELETE FROM upload_sessions WHERE id = ${id}::uuid RETURNING id::text`);
+  return row !== null;
+}

@@ -1,0 +1,45 @@
+import { pipeline } from 'node:stream/promises';
+import { parseDigest } from '../digest/digest.ts';
+import { RegistryError } from '../errors/codes.ts';
+import { deleteBlob, openBlob, statBlob } from '../registry/blobs.ts';
+import { byteRange } from './params.ts';
+import type { Handler, MethodTable } from './route.ts';
+
+const getBlob: Handler = async (ctx, req, res, { name, arg }) => {
+  const blob = await statBlob(ctx, name, parseDigest(arg));
+  res.setHeader('Docker-Content-Digest', blob.digest.text);
+  res.setHeader('Accept-Ranges', 'bytes');
+  res.setHeader('ETag', `"${blob.digest.text}"`);
+  res.setHeader('Cache-Control', 'max-age=31536000');
+  res.setHeader('Content-Type', 'application/octet-stream');
+  const range = byteRange(req.headers.range, blob.size);
+  if (range.kind === 'unsatisfiable') {
+    throw new RegistryError('RANGE_INVALID', `range ${req.headers.range} outside blob of ${blob.size} bytes`, {
+      'Content-Range': `bytes */${blob.size}`,
+    });
+  }
+  const span = range.kind === 'range' ? range : null;
+  if (span) {
+    res.status(206).setHeader('Content-Range', `bytes ${span.start}-${span.end}/${blob.size}`);
+  } else {
+    res.status(200);
+  }
+  res.setHeader('Content-Length', span ? span.end - span.start + 1 : blob.size);
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  const stream = await openBlob(ctx, blob, span ?? undefined);
+  await pipeline(stream, res).catch((err: unknown) => {
+    // The client went away mid-body: nothing to report to it.
+    if (!res.writableEnded) res.destroy(err as Error);
+  });
+};
+
+const removeBlob: Handler = async (ctx, _req, res, { name, arg }) => {
+  await deleteBlob(ctx, name, parseDigest(arg));
+  res.status(202).setHeader('Content-Length', 0);
+  res.end();
+};
+
+export const blobRoutes: MethodTable = { GET: getBlob, HEAD: getBlob, DELETE: removeBlob };

@@ -1,0 +1,49 @@
+import { RegistryError } from '../errors/codes.ts';
+import { deleteManifest, getManifest, putManifest } from '../registry/manifests.ts';
+import { bareMediaType } from '../registry/media-types.ts';
+import { parseReference } from '../registry/names.ts';
+import { readSmallBody } from './body.ts';
+import type { Handler, MethodTable } from './route.ts';
+
+/** True when the Accept header admits the media type (no header, or a wildcard, admits all). */
+function accepts(header: string | undefined, mediaType: string): boolean {
+  if (!header) return true;
+  const types = header.split(',').map((t) => bareMediaType(t)).filter((t): t is string => t !== undefined);
+  if (types.length === 0) return true;
+  return types.some((t) => t === mediaType || t === '*/*' || t === 'application/*');
+}
+
+const get: Handler = async (ctx, req, res, { name, arg }) => {
+  const m = await getManifest(ctx, name, parseReference(arg, 'MANIFEST_UNKNOWN'));
+  if (!accepts(req.headers.accept, m.mediaType)) {
+    throw new RegistryError('MANIFEST_UNKNOWN', `manifest is ${m.mediaType}, which the Accept header does not admit`);
+  }
+  res.status(200);
+  res.setHeader('Content-Type', m.mediaType);
+  res.setHeader('Docker-Content-Digest', m.digest);
+  res.setHeader('ETag', `"${m.digest}"`);
+  res.setHeader('Content-Length', m.content.length);
+  if (req.method === 'HEAD') res.end();
+  else res.end(m.content);
+};
+
+const put: Handler = async (ctx, req, res, { name, arg }) => {
+  const ref = parseReference(arg);
+  const content = await readSmallBody(req, ctx.options.maxManifestBytes);
+  const result = await putManifest(ctx, name, ref, content, req.headers['content-type']);
+  res.status(201);
+  res.setHeader('Location', `/v2/${name}/manifests/${result.digest.text}`);
+  res.setHeader('Docker-Content-Digest', result.digest.text);
+  if (result.subject) res.setHeader('OCI-Subject', result.subject.text);
+  res.setHeader('Content-Length', 0);
+  res.end();
+};
+
+const remove: Handler = async (ctx, req, res, { name, arg }) => {
+  req.resume();
+  await deleteManifest(ctx, name, parseReference(arg));
+  res.status(202).setHeader('Content-Length', 0);
+  res.end();
+};
+
+export const manifestRoutes: MethodTable = { GET: get, HEAD: get, PUT: put, DELETE: remove };

@@ -1,0 +1,74 @@
+// Parsing of request headers and query parameters into typed values.
+import type { Request } from 'express';
+import { parseDigest, type Digest } from '../digest/digest.ts';
+import { RegistryError } from '../errors/codes.ts';
+import type { PageRequest } from '../registry/listing.ts';
+import type { ChunkRange } from '../registry/uploads.ts';
+
+export function queryString(req: Request, key: string): string | null {
+  const v = req.query[key];
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v) && typeof v[0] === 'string') return v[0];
+  return null;
+}
+
+export function queryDigest(req: Request, key = 'digest'): Digest | null {
+  const v = queryString(req, key);
+  return v === null ? null : parseDigest(v);
+}
+
+export function pageRequest(req: Request): PageRequest {
+  const n = queryString(req, 'n');
+  let parsed: number | null = null;
+  if (n !== null && n !== '') {
+    if (!/^\d+$/.test(n)) throw new RegistryError('PAGINATION_NUMBER_INVALID', `n must be a non-negative integer, got "${n}"`);
+    parsed = Number(n);
+  }
+  const last = queryString(req, 'last');
+  return { n: parsed, last: last === '' ? null : last };
+}
+
+/** Content-Range of a PATCH: "<start>-<end>", tolerating a "bytes " prefix and a "/total" suffix. */
+export function chunkRange(req: Request): ChunkRange | null {
+  const h = req.headers['content-range'];
+  if (h === undefined) return null;
+  const m = /^(?:bytes[ =])?(\d+)-(\d+)(?:\/(?:\d+|\*))?$/.exec(h.trim());
+  if (!m) throw new RegistryError('RANGE_INVALID', `malformed Content-Range "${h}"`);
+  const start = Number(m[1]);
+  const end = Number(m[2]);
+  if (end < start) throw new RegistryError('RANGE_INVALID', `Content-Range end before start: "${h}"`);
+  return { start, end };
+}
+
+/** Declared Content-Length, or null when absent (chunked transfer). */
+export function contentLength(req: Request): number | null {
+  const h = req.headers['content-length'];
+  if (h === undefined) return null;
+  if (!/^\d+$/.test(h)) throw new RegistryError('SIZE_INVALID', `malformed Content-Length "${h}"`);
+  return Number(h);
+}
+
+export function hasBody(req: Request): boolean {
+  const len = req.headers['content-length'];
+  if (len !== undefined) return len !== '0';
+  return req.headers['transfer-encoding'] !== undefined;
+}
+
+export type RangeRequest = { kind: 'none' } | { kind: 'range'; start: number; end: number } | { kind: 'unsatisfiable' };
+
+/** A single byte range from a Range header, resolved against the blob size (RFC 9110). */
+export function byteRange(header: string | undefined, size: number): RangeRequest {
+  if (!header) return { kind: 'none' };
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return { kind: 'none' }; // multi-range or malformed: serve it whole
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0 || size === 0) return { kind: 'unsatisfiable' };
+    return { kind: 'range', start: Math.max(size - suffix, 0), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (m[2] !== '' && Number(m[2]) < start) return { kind: 'none' };
+  if (start >= size) return { kind: 'unsatisfiable' };
+  return { kind: 'range', start, end };
+}

@@ -1,0 +1,71 @@
+// `bollard serve`: configuration, dependencies, listen, graceful shutdown.
+import type { Server } from 'node:http';
+import { createApp } from './app.ts';
+import { loadConfig, type Config } from './config/index.ts';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
+import { migrate } from './db/migrate.ts';
+import { openPool, type DatabasePool } from './db/pool.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { FsBlobStore } from './storage/fs.ts';
+import { join } from 'node:path';
+
+export interface RunningRegistry {
+  url: string;
+  config: Config;
+  stop(): Promise<void>;
+}
+
+export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<RunningRegistry> {
+  const config = loadConfig(env);
+  const log = createLogger(config.logLevel);
+  let embedded: EmbeddedDatabase | null = null;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPostgresPort, log);
+    databaseUrl = embedded.url;
+  }
+  let pool: DatabasePool | null = null;
+  try {
+    pool = await openPool(databaseUrl, { maximumPoolSize: config.dbPoolSize });
+    const applied = await migrate(pool);
+    if (applied.length > 0) log.info('migrations applied', { applied });
+    const store = new FsBlobStore(join(config.dataDir, 'storage'));
+    await store.init();
+    const app = createApp({ pool, store, log, options: config });
+    const server = await listen(app, config);
+    const url = `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${addressPort(server)}`;
+    log.info('bollard listening', { url, storage: store.name, dataDir: config.dataDir, embeddedPostgres: embedded !== null });
+    const openPoolRef = pool;
+    return { url, config, stop: () => shutdown(server, openPoolRef, embedded, log) };
+  } catch (err) {
+    await pool?.end().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+    throw err;
+  }
+}
+
+function listen(app: ReturnType<typeof createApp>, config: Config): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(config.listen.port, config.listen.host);
+    server.once('listening', () => resolve(server));
+    server.once('error', reject);
+    server.requestTimeout = 0; // large blobs may stream for a long time
+    server.keepAliveTimeout = 65_000;
+  });
+}
+
+function addressPort(server: Server): number {
+  const a = server.address();
+  return typeof a === 'object' && a ? a.port : 0;
+}
+
+/** Stop accepting, let in-flight requests finish, then close the pool and the embedded database. */
+async function shutdown(server: Server, pool: DatabasePool, embedded: EmbeddedDatabase | null, log: Logger): Promise<void> {
+  log.info('shutting down');
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+  await pool.end();
+  await embedded?.stop();
+}

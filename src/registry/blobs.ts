@@ -1,0 +1,78 @@
+import type { Readable } from 'node:stream';
+import type { Digest } from '../digest/digest.ts';
+import { findBlob, findLinkedBlob, linkBlob, lockLink, unlinkBlob, type BlobRow } from '../db/blobs.ts';
+import { appendEvent } from '../db/events.ts';
+import { ensureRepository, findRepository } from '../db/repositories.ts';
+import { RegistryError } from '../errors/codes.ts';
+import { blobKey, StorageError, type ByteRange } from '../storage/blob-store.ts';
+import type { RegistryContext } from './context.ts';
+import type { RepoName } from './names.ts';
+import { storageFailure } from './storage-errors.ts';
+
+export interface BlobInfo {
+  digest: Digest;
+  size: number;
+  row: BlobRow;
+}
+
+/** The blob if this repository links it; blobs elsewhere in the registry stay invisible. */
+export async function statBlob(ctx: RegistryContext, name: RepoName, digest: Digest): Promise<BlobInfo> {
+  const repositoryId = await findRepository(ctx.pool, name);
+  const row = repositoryId === null ? null : await findLinkedBlob(ctx.pool, repositoryId, digest);
+  if (!row) throw new RegistryError('BLOB_UNKNOWN', { digest: digest.text });
+  return { digest, size: row.size, row };
+}
+
+export async function openBlob(ctx: RegistryContext, blob: BlobInfo, range?: ByteRange): Promise<Readable> {
+  try {
+    return await ctx.store.read(blobKey(blob.row.blake3), range);
+  } catch (err) {
+    if (err instanceof StorageError && err.kind === 'not_found') {
+      throw new RegistryError('UNKNOWN', `blob ${blob.digest.text} is recorded but its bytes are missing from storage`);
+    }
+    throw storageFailure(err);
+  }
+}
+
+/**
+ * Links an existing blob into `name` without moving bytes. With `from`, only a
+ * blob that repository links is mounted; without it (automatic mount) any blob
+ * the registry stores. Returns false when nothing could be mounted.
+ */
+export async function mountBlob(ctx: RegistryContext, name: RepoName, digest: Digest, from: RepoName | null): Promise<boolean> {
+  let row: BlobRow | null;
+  if (from !== null) {
+    const sourceId = await findRepository(ctx.pool, from);
+    row = sourceId === null ? null : await findLinkedBlob(ctx.pool, sourceId, digest);
+  } else {
+    if (!ctx.options.autoMount) return false;
+    row = await findBlob(ctx.pool, digest);
+  }
+  if (!row) return false;
+  const stored = await ctx.store.stat(blobKey(row.blake3)).catch((e: unknown) => Promise.reject(storageFailure(e)));
+  if (!stored) return false;
+  const blobId = row.id;
+  await ctx.pool.transaction(async (tx) => {
+    const repositoryId = await ensureRepository(tx, name);
+    if (await linkBlob(tx, repositoryId, blobId)) {
+      await appendEvent(tx, { kind: 'blob.mount', repository: name, digest: digest.text, ...(from ? { from } : {}) });
+    }
+  });
+  return true;
+}
+
+/** Unlinks the blob from the repository. A blob that manifests of the repository still list is refused. */
+export async function deleteBlob(ctx: RegistryContext, name: RepoName, digest: Digest): Promise<void> {
+  if (!ctx.options.deleteEnabled) throw new RegistryError('UNSUPPORTED', 'deletes are disabled on this registry');
+  const repositoryId = await findRepository(ctx.pool, name);
+  if (repositoryId === null) throw new RegistryError('BLOB_UNKNOWN', { digest: digest.text });
+  await ctx.pool.transaction(async (tx) => {
+    const link = await lockLink(tx, repositoryId, digest);
+    if (!link) throw new RegistryError('BLOB_UNKNOWN', { digest: digest.text });
+    if (link.refcount > 0) {
+      throw new RegistryError('DENIED', `blob ${digest.text} is referenced by ${link.refcount} manifest(s) in ${name}; delete them first`);
+    }
+    await unlinkBlob(tx, repositoryId, link.blob_id);
+    await appendEvent(tx, { kind: 'blob.delete', repository: name, digest: digest.text });
+  });
+}

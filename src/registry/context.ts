@@ -1,0 +1,18 @@
+import type { DatabasePool } from 'slonik';
+import type { BlobStore } from '../storage/blob-store.ts';
+import type { HasherCache } from './hasher-cache.ts';
+
+export interface RegistryOptions {
+  deleteEnabled: boolean;
+  autoMount: boolean;
+  maxManifestBytes: number;
+  pageSizeMax: number;
+}
+
+/** What every domain operation needs: the database, the bytes, the options. */
+export interface RegistryContext {
+  pool: DatabasePool;
+  store: BlobStore;
+  hashers: HasherCache;
+  options: RegistryOptions;
+}

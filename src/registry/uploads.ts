@@ -1,0 +1,199 @@
+// Upload sessions. The commit protocol for a blob (described here once):
+//   1. bytes are appended to the session's staging in storage, hashed on the way
+//      (SHA-256 or SHA-512 for the API, BLAKE3 for the key) in the same pass;
+//   2. on completion the digest is verified, the staged bytes become the object
+//      keyed by BLAKE3 (durable before step 3);
+//   3. one transaction upserts the blob row, links it to the repository, deletes
+//      the session row and appends the event.
+// A failure before 3 leaves no row; the unreferenced bytes are swept later.
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { decode, encode } from 'cbor-x';
+import type { Digest } from '../digest/digest.ts';
+import { hashingStream, type DualHasher } from '../digest/hasher.ts';
+import { linkBlob, upsertBlob } from '../db/blobs.ts';
+import { appendEvent } from '../db/events.ts';
+import { ensureRepository, findRepository } from '../db/repositories.ts';
+import * as sessions from '../db/uploads.ts';
+import { RegistryError } from '../errors/codes.ts';
+import { blobKey, type UploadState } from '../storage/blob-store.ts';
+import type { RegistryContext } from './context.ts';
+import { hasherFrom } from './hasher-cache.ts';
+import type { RepoName } from './names.ts';
+import { storageFailure } from './storage-errors.ts';
+
+export interface ChunkRange {
+  start: number;
+  end: number;
+}
+
+export interface SessionInfo {
+  id: string;
+  offset: number;
+}
+
+export async function startUpload(ctx: RegistryContext, name: RepoName): Promise<SessionInfo> {
+  const id = randomUUID();
+  const state = await ctx.store.startUpload(id).catch((e: unknown) => Promise.reject(storageFailure(e)));
+  await ctx.pool.transaction(async (tx) => {
+    const repositoryId = await ensureRepository(tx, name);
+    await sessions.insertSession(tx, id, repositoryId, Buffer.from(encode(state)));
+  });
+  return { id, offset: 0 };
+}
+
+export async function uploadStatus(ctx: RegistryContext, name: RepoName, id: string): Promise<SessionInfo> {
+  const row = await findRow(ctx, name, id);
+  return { id, offset: row.byte_offset };
+}
+
+async function findRow(ctx: RegistryContext, name: RepoName, id: string): Promise<sessions.SessionRow> {
+  const repositoryId = await findRepository(ctx.pool, name);
+  const row = isUuid(id) && repositoryId !== null ? await sessions.findSession(ctx.pool, id, repositoryId) : null;
+  if (!row) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `no upload session ${id} in ${name}`);
+  return row;
+}
+
+function isUuid(id: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
+}
+
+function rangeHeaders(offset: number): Record<string, string> {
+  return { Range: `0-${Math.max(offset - 1, 0)}` };
+}
+
+/** Holds a session's lease for the duration of `fn`, renewing it while bytes flow. */
+async function withLease<T>(
+  ctx: RegistryContext,
+  name: RepoName,
+  id: string,
+  fn: (row: sessions.SessionRow, token: string) => Promise<T>,
+): Promise<T> {
+  const current = await findRow(ctx, name, id);
+  const token = randomUUID();
+  const row = await sessions.acquireLease(ctx.pool, id, current.repository_id, token);
+  if (!row) {
+    throw new RegistryError('RANGE_INVALID', 'another request is writing to this upload session', rangeHeaders(current.byte_offset));
+  }
+  const renew = setInterval(() => {
+    sessions.renewLease(ctx.pool, id, token).catch(() => undefined);
+  }, (sessions.LEASE_SECONDS * 1000) / 4);
+  try {
+    return await fn(row, token);
+  } finally {
+    clearInterval(renew);
+    await sessions.releaseLease(ctx.pool, id, token).catch(() => undefined);
+  }
+}
+
+function stateOf(row: sessions.SessionRow): UploadState {
+  const saved = decode(row.driver_state) as UploadState;
+  return { ...saved, size: row.byte_offset };
+}
+
+async function hasherAt(ctx: RegistryContext, row: sessions.SessionRow, state: UploadState, algorithm: Digest['algorithm']): Promise<DualHasher> {
+  const cached = ctx.hashers.take(row.id, row.byte_offset, algorithm);
+  if (cached) return cached;
+  const staged = row.byte_offset > 0 ? await ctx.store.readUpload(state, { start: 0, end: row.byte_offset - 1 }) : null;
+  return hasherFrom(algorithm, staged);
+}
+
+/**
+ * Appends one chunk. With a range, it must start at the session's offset and
+ * the body must hold exactly end-start+1 bytes.
+ */
+export async function appendChunk(
+  ctx: RegistryContext,
+  name: RepoName,
+  id: string,
+  body: Readable,
+  range: ChunkRange | null,
+): Promise<SessionInfo> {
+  return withLease(ctx, name, id, async (row, token) => {
+    if (range && range.start !== row.byte_offset) {
+      throw new RegistryError('RANGE_INVALID', `chunk starts at ${range.start}, expected ${row.byte_offset}`, rangeHeaders(row.byte_offset));
+    }
+    const offset = await appendLeased(ctx, row, token, body, range ? range.end - range.start + 1 : null);
+    return { id, offset };
+  });
+}
+
+async function appendLeased(
+  ctx: RegistryContext,
+  row: sessions.SessionRow,
+  token: string,
+  body: Readable,
+  expectedBytes: number | null,
+): Promise<number> {
+  const state = stateOf(row);
+  const hasher = await hasherAt(ctx, row, state, 'sha256').catch((e: unknown) => Promise.reject(storageFailure(e)));
+  const next = await ctx.store.appendUpload(state, body.pipe(hashingStream(hasher))).catch((e: unknown) => {
+    body.resume();
+    return Promise.reject(storageFailure(e));
+  });
+  const added = next.size - state.size;
+  if (expectedBytes !== null && added !== expectedBytes) {
+    throw new RegistryError('RANGE_INVALID', `Content-Range announced ${expectedBytes} bytes, body held ${added}`, rangeHeaders(row.byte_offset));
+  }
+  if (!(await sessions.commitAppend(ctx.pool, row.id, token, next.size, Buffer.from(encode(next))))) {
+    throw new RegistryError('BLOB_UPLOAD_INVALID', 'the upload session was taken over by another request');
+  }
+  ctx.hashers.put(row.id, next.size, hasher);
+  return next.size;
+}
+
+/** Appends an optional last chunk, verifies the digest and commits the blob. */
+export async function finishUpload(
+  ctx: RegistryContext,
+  name: RepoName,
+  id: string,
+  digest: Digest,
+  lastChunk: { body: Readable; range: ChunkRange | null } | null,
+): Promise<void> {
+  if (lastChunk) await appendChunk(ctx, name, id, lastChunk.body, lastChunk.range);
+  await withLease(ctx, name, id, async (row) => {
+    const state = stateOf(row);
+    const hasher = await hasherAt(ctx, row, state, digest.algorithm).catch((e: unknown) => Promise.reject(storageFailure(e)));
+    const result = hasher.finish();
+    if (result.digest.text !== digest.text) {
+      await cancelRow(ctx, row);
+      throw new RegistryError('DIGEST_INVALID', { expected: digest.text, computed: result.digest.text });
+    }
+    const key = blobKey(result.blake3);
+    await ctx.store.completeUpload(state, key).catch((e: unknown) => Promise.reject(storageFailure(e)));
+    await ctx.pool.transaction(async (tx) => {
+      const repositoryId = await ensureRepository(tx, name);
+      const blobId = await upsertBlob(tx, {
+        blake3: result.blake3,
+        size: result.size,
+        [digest.algorithm]: Buffer.from(digest.hex, 'hex'),
+      });
+      await linkBlob(tx, repositoryId, blobId);
+      await sessions.deleteSession(tx, row.id);
+      await appendEvent(tx, { kind: 'blob.push', repository: name, digest: digest.text, size: result.size });
+    });
+  });
+}
+
+export async function cancelUpload(ctx: RegistryContext, name: RepoName, id: string): Promise<void> {
+  const row = await findRow(ctx, name, id);
+  await cancelRow(ctx, row);
+}
+
+async function cancelRow(ctx: RegistryContext, row: sessions.SessionRow): Promise<void> {
+  ctx.hashers.drop(row.id);
+  // Row first: once it is gone no request can reach the staged bytes.
+  await sessions.deleteSession(ctx.pool, row.id);
+  await ctx.store.abortUpload(stateOf(row)).catch(() => undefined);
+}
+
+/** A whole blob in one request (POST ?digest= with a body, or a session opened and closed at once). */
+export async function monolithicUpload(ctx: RegistryContext, name: RepoName, digest: Digest, body: Readable): Promise<void> {
+  const session = await startUpload(ctx, name);
+  try {
+    await finishUpload(ctx, name, session.id, digest, { body, range: null });
+  } catch (err) {
+    await cancelUpload(ctx, name, session.id).catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,61 @@
+// The storage boundary. A BlobStore holds bytes only: immutable objects keyed by
+// the BLAKE3 digest of their content, plus staged bytes of upload sessions.
+// Which objects are live is decided by PostgreSQL, never by the store.
+import type { Readable } from 'node:stream';
+
+/** Lower-case hex BLAKE3 digest of an object's content. */
+export type BlobKey = string & { readonly __brand: 'BlobKey' };
+
+export function blobKey(blake3: Buffer | string): BlobKey {
+  return (typeof blake3 === 'string' ? blake3 : blake3.toString('hex')) as BlobKey;
+}
+
+/** Inclusive byte range. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * Driver-owned state of an upload session. The registry saves it (as CBOR) in
+ * the session row after every append, so any process can continue the session.
+ */
+export interface UploadState {
+  readonly uploadId: string;
+  /** Bytes staged so far. */
+  readonly size: number;
+  readonly driver?: Record<string, unknown>;
+}
+
+export interface StoredObjectInfo {
+  key: BlobKey;
+  size: number;
+  modified: Date;
+}
+
+export interface BlobStore {
+  readonly name: string;
+  stat(key: BlobKey): Promise<{ size: number } | null>;
+  read(key: BlobKey, range?: ByteRange): Promise<Readable>;
+  startUpload(uploadId: string): Promise<UploadState>;
+  /** Appends body at state.size; resolves with the new state once the bytes are durable. */
+  appendUpload(state: UploadState, body: Readable): Promise<UploadState>;
+  readUpload(state: UploadState, range: ByteRange): Promise<Readable>;
+  /** Makes the staged bytes the object `key` (idempotent when it already exists) and drops the staging. */
+  completeUpload(state: UploadState, key: BlobKey): Promise<void>;
+  abortUpload(state: UploadState): Promise<void>;
+  delete(key: BlobKey): Promise<void>;
+  list(): AsyncIterable<StoredObjectInfo>;
+}
+
+export type StorageErrorKind = 'not_found' | 'unavailable' | 'io';
+
+/** Drivers throw these, never HTTP errors; the registry decides what the client sees. */
+export class StorageError extends Error {
+  readonly kind: StorageErrorKind;
+  constructor(kind: StorageErrorKind, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StorageError';
+    this.kind = kind;
+  }
+}

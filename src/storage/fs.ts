@@ -1,0 +1,178 @@
+// Filesystem driver.
+//
+// Key layout (the one place it is described):
+//   <root>/blobs/blake3/<first two hex chars>/<64 hex chars>   committed objects, never rewritten
+//   <root>/uploads/<session uuid>                             staged bytes of an upload session
+// An object is first staged under uploads/, fsynced, then renamed into blobs/ and
+// the directory fsynced, so a crash leaves either the whole object or none.
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, opendir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  blobKey,
+  StorageError,
+  type BlobKey,
+  type BlobStore,
+  type ByteRange,
+  type StoredObjectInfo,
+  type UploadState,
+} from './blob-store.ts';
+
+const READ_CHUNK = 256 * 1024;
+const WRITE_CHUNK = 1024 * 1024;
+
+export class FsBlobStore implements BlobStore {
+  readonly name = 'fs';
+  private readonly root: string;
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  async init(): Promise<void> {
+    await mkdir(join(this.root, 'blobs', 'blake3'), { recursive: true });
+    await mkdir(join(this.root, 'uploads'), { recursive: true });
+  }
+
+  private objectPath(key: BlobKey): string {
+    return join(this.root, 'blobs', 'blake3', key.slice(0, 2), key);
+  }
+
+  private stagingPath(uploadId: string): string {
+    if (!/^[0-9a-f-]{36}$/.test(uploadId)) throw new StorageError('io', `bad upload id ${uploadId}`);
+    return join(this.root, 'uploads', uploadId);
+  }
+
+  async stat(key: BlobKey): Promise<{ size: number } | null> {
+    try {
+      const s = await stat(this.objectPath(key));
+      return { size: s.size };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw ioError(err);
+    }
+  }
+
+  async read(key: BlobKey, range?: ByteRange): Promise<Readable> {
+    return openReadStream(this.objectPath(key), range);
+  }
+
+  async startUpload(uploadId: string): Promise<UploadState> {
+    const fh = await open(this.stagingPath(uploadId), 'wx').catch((err: unknown) => {
+      throw ioError(err);
+    });
+    await fh.close();
+    return { uploadId, size: 0 };
+  }
+
+  async appendUpload(state: UploadState, body: Readable): Promise<UploadState> {
+    const path = this.stagingPath(state.uploadId);
+    // Positional write at the committed offset: bytes a failed earlier attempt left
+    // past it are overwritten, or cut off when the upload completes.
+    const out = createWriteStream(path, { flags: 'r+', start: state.size, highWaterMark: WRITE_CHUNK });
+    let written = 0;
+    body.on('data', (chunk: Buffer) => {
+      written += chunk.length;
+    });
+    try {
+      await pipeline(body, out);
+    } catch (err) {
+      if (isNotFound(err)) throw new StorageError('not_found', `upload ${state.uploadId} has no staged bytes`);
+      throw err instanceof StorageError ? err : ioError(err);
+    }
+    await fsyncFile(path);
+    return { uploadId: state.uploadId, size: state.size + written };
+  }
+
+  async readUpload(state: UploadState, range: ByteRange): Promise<Readable> {
+    return openReadStream(this.stagingPath(state.uploadId), range);
+  }
+
+  async completeUpload(state: UploadState, key: BlobKey): Promise<void> {
+    const staged = this.stagingPath(state.uploadId);
+    const target = this.objectPath(key);
+    if (await this.stat(key)) {
+      await rm(staged, { force: true });
+      return;
+    }
+    const fh = await open(staged, 'r+').catch((err: unknown) => {
+      throw isNotFound(err) ? new StorageError('not_found', `upload ${state.uploadId} has no staged bytes`) : ioError(err);
+    });
+    try {
+      await fh.truncate(state.size);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    const dir = join(this.root, 'blobs', 'blake3', key.slice(0, 2));
+    await mkdir(dir, { recursive: true });
+    await rename(staged, target).catch((err: unknown) => {
+      throw ioError(err);
+    });
+    await fsyncDir(dir);
+  }
+
+  async abortUpload(state: UploadState): Promise<void> {
+    await rm(this.stagingPath(state.uploadId), { force: true });
+  }
+
+  async delete(key: BlobKey): Promise<void> {
+    await unlink(this.objectPath(key)).catch((err: unknown) => {
+      if (!isNotFound(err)) throw ioError(err);
+    });
+  }
+
+  async *list(): AsyncIterable<StoredObjectInfo> {
+    const base = join(this.root, 'blobs', 'blake3');
+    for await (const prefix of await opendir(base)) {
+      if (!prefix.isDirectory()) continue;
+      for await (const entry of await opendir(join(base, prefix.name))) {
+        if (!entry.isFile() || !/^[0-9a-f]{64}$/.test(entry.name)) continue;
+        const s = await stat(join(base, prefix.name, entry.name)).catch(() => null);
+        if (s) yield { key: blobKey(entry.name), size: s.size, modified: s.mtime };
+      }
+    }
+  }
+}
+
+async function openReadStream(path: string, range?: ByteRange): Promise<Readable> {
+  // Open first so a missing file is a StorageError here, not a stream error later.
+  const fh = await open(path, 'r').catch((err: unknown) => {
+    throw isNotFound(err) ? new StorageError('not_found', `no object at ${path}`) : ioError(err);
+  });
+  return createReadStream('', {
+    fd: fh,
+    start: range?.start,
+    end: range?.end,
+    highWaterMark: READ_CHUNK,
+  });
+}
+
+async function fsyncFile(path: string): Promise<void> {
+  const fh = await open(path, 'r+');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function fsyncDir(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}
+
+function ioError(err: unknown): StorageError {
+  const e = err as NodeJS.ErrnoException;
+  return new StorageError('io', e?.message ?? String(err), { cause: err });
+}

@@ -1,0 +1,97 @@
+// Runs `bollard serve` as a real child process (the way users run it), on a free
+// port, with its own data directory and a database of the run's PostgreSQL.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createTestDatabase, type TestDatabase } from './db.ts';
+import { freePort } from './ports.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/bollard.js', import.meta.url));
+
+export interface ServerProcess {
+  url: string;
+  /** host:port, as clients such as skopeo want it */
+  hostPort: string;
+  dataDir: string;
+  databaseUrl: string;
+  /** SIGTERM and wait for a clean exit; the data and database stay. */
+  stop(): Promise<number | null>;
+  /** Stop (if running) and remove the data directory and the database. */
+  destroy(): Promise<void>;
+  output(): string;
+}
+
+export interface ServerOptions {
+  env?: Record<string, string>;
+  /** Reuse the data directory and database of an earlier server (restart tests). */
+  reuse?: { dataDir: string; db: TestDatabase };
+}
+
+export async function startServer(opts: ServerOptions = {}): Promise<ServerProcess & { db: TestDatabase }> {
+  const db = opts.reuse?.db ?? (await createTestDatabase());
+  const dataDir = opts.reuse?.dataDir ?? (await mkdtemp(join(tmpdir(), 'bollard-test-data-')));
+  const port = await freePort();
+  const child = spawn(process.execPath, [BIN, 'serve'], {
+    env: {
+      ...process.env,
+      BOLLARD_LISTEN: `127.0.0.1:${port}`,
+      BOLLARD_DATA_DIR: dataDir,
+      DATABASE_URL: db.url,
+      BOLLARD_LOG_LEVEL: 'info',
+      ...opts.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+  await waitForListening(child, () => log);
+  const url = `http://127.0.0.1:${port}`;
+  const stop = () => stopChild(child);
+  return {
+    url,
+    hostPort: `127.0.0.1:${port}`,
+    dataDir,
+    databaseUrl: db.url,
+    db,
+    stop,
+    output: () => log,
+    destroy: async () => {
+      await stop();
+      await db.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function waitForListening(child: ChildProcess, log: () => string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in time:\n${log()}`)), 60_000);
+    const check = () => {
+      if (log().includes('"bollard listening"')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', check);
+    child.stderr?.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before listening:\n${log()}`));
+    });
+  });
+}
+
+function stopChild(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.once('exit', (code) => {
+      clearTimeout(kill);
+      resolve(code);
+    });
+    child.kill('SIGTERM');
+  });
+}

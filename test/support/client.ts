@@ -13,7 +13,7 @@ export async function pushBlob(app: Express, repo: string, b: Blob): Promise<voi
 }
 
 export async function pushManifest(app: Express, repo: string, ref: string, m: Blob, mediaType: string) {
-  const res = await request(app).put(`/v2/${repo}/manifests/${ref}`).set('Content-Type', mediaType).send(m.data);
+  const res = await request(app).put(`/v2/${repo}/manifests/${ref}`).set('Content-Type', mediaType).send(m.data.toString('utf8'));
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return res;
 }

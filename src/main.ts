@@ -6,8 +6,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
 import { openPool, type DatabasePool } from './db/pool.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { FsBlobStore } from './storage/fs.ts';
-import { join } from 'node:path';
+import { createBlobStore } from './storage/index.ts';
 
 export interface RunningRegistry {
   url: string;
@@ -29,8 +28,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
     pool = await openPool(databaseUrl, { maximumPoolSize: config.dbPoolSize });
     const applied = await migrate(pool);
     if (applied.length > 0) log.info('migrations applied', { applied });
-    const store = new FsBlobStore(join(config.dataDir, 'storage'));
-    await store.init();
+    const store = await createBlobStore(config);
     const app = createApp({ pool, store, log, options: config });
     const server = await listen(app, config);
     const url = `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${addressPort(server)}`;

@@ -3,14 +3,14 @@ import { createPool, createTypeParserPreset, type DatabasePool } from 'slonik';
 
 export type { DatabasePool };
 
-export async function openPool(url: string, options: { maximumPoolSize?: number } = {}): Promise<DatabasePool> {
+export async function openPool(url: string, options: { maximumPoolSize?: number; connectionTimeoutMs?: number } = {}): Promise<DatabasePool> {
   const parsers = createTypeParserPreset().filter((p) => p.name !== 'int8');
   return createPool(url, {
     maximumPoolSize: options.maximumPoolSize ?? 20,
     typeParsers: [...parsers, { name: 'int8', parse: (v: string) => Number.parseInt(v, 10) }],
     statementTimeout: 60_000,
     transactionRetryLimit: 5,
-    connectionTimeout: 10_000,
+    connectionTimeout: options.connectionTimeoutMs ?? 10_000,
     idleTimeout: 30_000,
   });
 }

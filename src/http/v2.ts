@@ -42,12 +42,21 @@ export function v2Router(ctx: RegistryContext): Router {
         res.setHeader('Allow', Object.keys(table).join(', '));
         throw new RegistryError('UNSUPPORTED', `${req.method} is not supported on ${path}`);
       }
-      const name = parseRepoName(decodeURIComponent(m[1] as string));
-      await handler(ctx, req, res, { name, arg: decodeURIComponent(m[2] as string) });
+      const name = parseRepoName(decodePart(m[1] as string));
+      await handler(ctx, req, res, { name, arg: decodePart(m[2] as string) });
       return;
     }
     req.resume();
     throw new RegistryError('NAME_UNKNOWN', `no API endpoint at ${path}`);
   });
   return router;
+}
+
+/** Percent-decodes a path part; a malformed escape is left as is, for the validators to refuse. */
+function decodePart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
 }

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { expectOciError, pushBlob, pushManifest } from '../support/client.ts';
+import { binaryParser, expectOciError, pushBlob, pushManifest } from '../support/client.ts';
 import { imageManifest, OCI_MANIFEST, randomBlob } from '../support/fixtures.ts';
 import { createTestRegistry, type TestRegistry } from '../support/registry.ts';
 import { countRows, refcountDrift } from '../support/rows.ts';
@@ -13,11 +13,6 @@ beforeAll(async () => {
 });
 afterAll(() => reg.close());
 
-const binary = (res: NodeJS.ReadableStream, cb: (err: Error | null, body: Buffer) => void) => {
-  const chunks: Buffer[] = [];
-  res.on('data', (c: Buffer) => chunks.push(c));
-  res.on('end', () => cb(null, Buffer.concat(chunks)));
-};
 
 describe('GET and HEAD blob', () => {
   test('HEAD gives size and digest, no body', async () => {
@@ -29,7 +24,7 @@ describe('GET and HEAD blob', () => {
   });
 
   test('GET streams the exact bytes', async () => {
-    const res = await request(reg.app).get(`/v2/pull/blob/blobs/${b.digest}`).buffer(true).parse(binary);
+    const res = await request(reg.app).get(`/v2/pull/blob/blobs/${b.digest}`).buffer(true).parse(binaryParser);
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('application/octet-stream');
     expect(Buffer.compare(res.body as Buffer, b.data)).toBe(0);
@@ -42,7 +37,7 @@ describe('GET and HEAD blob', () => {
     ['bytes=9990-20000', 9990, 9999],
     ['bytes=-50000', 0, 9999],
   ])('Range %s → 206 with Content-Range', async (range, start, end) => {
-    const res = await request(reg.app).get(`/v2/pull/blob/blobs/${b.digest}`).set('Range', range).buffer(true).parse(binary);
+    const res = await request(reg.app).get(`/v2/pull/blob/blobs/${b.digest}`).set('Range', range).buffer(true).parse(binaryParser);
     expect(res.status).toBe(206);
     expect(res.headers['content-range']).toBe(`bytes ${start}-${end}/${b.size}`);
     expect(res.headers['content-length']).toBe(String(end - start + 1));

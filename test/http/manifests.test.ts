@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { expectOciError, pushBlob, pushManifest } from '../support/client.ts';
+import { binaryParser, expectOciError, pushBlob, pushManifest } from '../support/client.ts';
 import {
   blob,
   DOCKER_LIST,
@@ -40,11 +40,7 @@ describe('push and pull manifests of every kind', () => {
     expect(res.headers['docker-content-digest']).toBe(m.digest);
     expect(res.headers.location).toBe(`/v2/${repo}/manifests/${m.digest}`);
     for (const ref of ['v1', m.digest]) {
-      const got = await request(reg.app).get(`/v2/${repo}/manifests/${ref}`).buffer(true).parse((r, cb) => {
-        const c: Buffer[] = [];
-        r.on('data', (d: Buffer) => c.push(d));
-        r.on('end', () => cb(null, Buffer.concat(c)));
-      });
+      const got = await request(reg.app).get(`/v2/${repo}/manifests/${ref}`).buffer(true).parse(binaryParser);
       expect(got.status).toBe(200);
       expect(got.headers['content-type']).toBe(OCI_MANIFEST);
       expect(got.headers['docker-content-digest']).toBe(m.digest);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { expectOciError, pushBlob } from '../support/client.ts';
+import { binaryParser, expectOciError, pushBlob } from '../support/client.ts';
 import { blob, randomBlob, sha512 } from '../support/fixtures.ts';
 import { createTestRegistry, type TestRegistry } from '../support/registry.ts';
 import { countRows, refcountDrift } from '../support/rows.ts';
@@ -22,11 +22,7 @@ async function open(repo: string): Promise<string> {
 }
 
 async function expectBlob(repo: string, b: { digest: string; data: Buffer }) {
-  const res = await request(reg.app).get(`/v2/${repo}/blobs/${b.digest}`).buffer(true).parse((r, cb) => {
-    const chunks: Buffer[] = [];
-    r.on('data', (c: Buffer) => chunks.push(c));
-    r.on('end', () => cb(null, Buffer.concat(chunks)));
-  });
+  const res = await request(reg.app).get(`/v2/${repo}/blobs/${b.digest}`).buffer(true).parse(binaryParser);
   expect(res.status).toBe(200);
   expect(res.headers['docker-content-digest']).toBe(b.digest);
   expect(Buffer.compare(res.body as Buffer, b.data)).toBe(0);

@@ -31,3 +31,10 @@ export function expectOciError(res: { status: number; body: unknown; headers: Re
   const body = res.body as { errors: Array<{ message: unknown }> };
   expect(typeof body.errors[0]?.message).toBe('string');
 }
+
+/** A supertest body parser that keeps the response as raw bytes. */
+export function binaryParser(res: request.Response, cb: (err: Error | null, body: Buffer) => void): void {
+  const chunks: Buffer[] = [];
+  res.on('data', (c: Buffer) => chunks.push(c));
+  res.on('end', () => cb(null, Buffer.concat(chunks)));
+}

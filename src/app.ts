@@ -7,6 +7,7 @@ import { errorHandler } from './http/errors.ts';
 import { v2Router } from './http/v2.ts';
 import type { RegistryContext, RegistryOptions } from './registry/context.ts';
 import { HasherCache } from './registry/hasher-cache.ts';
+import { ManifestCache } from './registry/manifest-cache.ts';
 import type { BlobStore } from './storage/blob-store.ts';
 
 export interface AppDeps {
@@ -14,10 +15,18 @@ export interface AppDeps {
   store: BlobStore;
   options: RegistryOptions;
   log: Logger;
+  /** Shared with the change listener that keeps it coherent; absent: no caching. */
+  manifestCache?: ManifestCache;
 }
 
 export function createApp(deps: AppDeps): Express {
-  const ctx: RegistryContext = { pool: deps.pool, store: deps.store, options: deps.options, hashers: new HasherCache() };
+  const ctx: RegistryContext = {
+    pool: deps.pool,
+    store: deps.store,
+    options: deps.options,
+    hashers: new HasherCache(),
+    manifests: deps.manifestCache ?? new ManifestCache(),
+  };
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');

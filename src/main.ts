@@ -7,6 +7,8 @@ import { migrate } from './db/migrate.ts';
 import { openPool, type DatabasePool } from './db/pool.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createBlobStore } from './storage/index.ts';
+import { listenForChanges } from './db/notify.ts';
+import { ManifestCache } from './registry/manifest-cache.ts';
 
 export interface RunningRegistry {
   url: string;
@@ -29,12 +31,25 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
     const applied = await migrate(pool);
     if (applied.length > 0) log.info('migrations applied', { applied });
     const store = await createBlobStore(config);
-    const app = createApp({ pool, store, log, options: config });
+    const manifestCache = new ManifestCache();
+    const listener = listenForChanges(
+      databaseUrl,
+      { onChange: (repo) => manifestCache.invalidate(repo), onState: (on) => manifestCache.setEnabled(on) },
+      log,
+    );
+    const app = createApp({ pool, store, log, options: config, manifestCache });
     const server = await listen(app, config);
     const url = `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${addressPort(server)}`;
     log.info('bollard listening', { url, storage: store.name, dataDir: config.dataDir, embeddedPostgres: embedded !== null });
     const openPoolRef = pool;
-    return { url, config, stop: () => shutdown(server, openPoolRef, embedded, log) };
+    return {
+      url,
+      config,
+      stop: async () => {
+        await listener.close();
+        await shutdown(server, openPoolRef, embedded, log);
+      },
+    };
   } catch (err) {
     await pool?.end().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);

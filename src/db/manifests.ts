@@ -15,6 +15,21 @@ export async function findManifestByDigest(db: CommonQueryMethods, repositoryId:
     WHERE repository_id = ${repositoryId} AND digest = ${digest}`);
 }
 
+/** One round trip for the hot read path: repository name and tag or digest to the manifest. */
+export async function lookupManifest(db: CommonQueryMethods, repository: string, ref: { tag: string } | { digest: string }): Promise<ManifestRow | null> {
+  if ('tag' in ref) {
+    return db.maybeOne(sql.type(ManifestRow)`
+      SELECT m.id, m.digest, m.media_type, m.content FROM repositories r
+      JOIN tags t ON t.repository_id = r.id AND t.name = ${ref.tag}
+      JOIN manifests m ON m.id = t.manifest_id
+      WHERE r.name = ${repository}`);
+  }
+  return db.maybeOne(sql.type(ManifestRow)`
+    SELECT m.id, m.digest, m.media_type, m.content FROM repositories r
+    JOIN manifests m ON m.repository_id = r.id AND m.digest = ${ref.digest}
+    WHERE r.name = ${repository}`);
+}
+
 export async function findManifestByTag(db: CommonQueryMethods, repositoryId: number, tag: string): Promise<ManifestRow | null> {
   return db.maybeOne(sql.type(ManifestRow)`
     SELECT m.id, m.digest, m.media_type, m.content FROM tags t

@@ -1,6 +1,7 @@
 import type { DatabasePool } from 'slonik';
 import type { BlobStore } from '../storage/blob-store.ts';
 import type { HasherCache } from './hasher-cache.ts';
+import type { ManifestCache } from './manifest-cache.ts';
 
 export interface RegistryOptions {
   deleteEnabled: boolean;
@@ -14,5 +15,6 @@ export interface RegistryContext {
   pool: DatabasePool;
   store: BlobStore;
   hashers: HasherCache;
+  manifests: ManifestCache;
   options: RegistryOptions;
 }

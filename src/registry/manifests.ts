@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { digestFromBuffer, type Digest } from '../digest/digest.ts';
 import { appendEvent } from '../db/events.ts';
+import { notifyManifestChange } from '../db/notify.ts';
 import * as q from '../db/manifests.ts';
 import { ensureRepository, findRepository } from '../db/repositories.ts';
 import { deleteTag, deleteTagsOf, setTag } from '../db/tags.ts';
@@ -22,15 +23,15 @@ export interface PutResult {
 }
 
 export async function getManifest(ctx: RegistryContext, name: RepoName, ref: Reference): Promise<StoredManifest> {
-  const repositoryId = await findRepository(ctx.pool, name);
-  const row =
-    repositoryId === null
-      ? null
-      : ref.kind === 'tag'
-        ? await q.findManifestByTag(ctx.pool, repositoryId, ref.tag)
-        : await q.findManifestByDigest(ctx.pool, repositoryId, ref.digest.text);
+  const key = ref.kind === 'tag' ? ref.tag : ref.digest.text;
+  const cached = ctx.manifests.get(name, key);
+  if (cached) return cached;
+  const generation = ctx.manifests.generation(name);
+  const row = await q.lookupManifest(ctx.pool, name, ref.kind === 'tag' ? { tag: ref.tag } : { digest: ref.digest.text });
   if (!row) throw new RegistryError('MANIFEST_UNKNOWN', ref.kind === 'tag' ? { tag: ref.tag } : { digest: ref.digest.text });
-  return { digest: row.digest, mediaType: row.media_type, content: row.content };
+  const found = { digest: row.digest, mediaType: row.media_type, content: row.content };
+  ctx.manifests.set(name, key, found, generation);
+  return found;
 }
 
 export async function putManifest(
@@ -68,9 +69,13 @@ export async function putManifest(
     }
     if (ref.kind === 'tag') {
       const old = await setTag(tx, repositoryId, ref.tag, manifestId);
-      if (old !== manifestId) await appendEvent(tx, { kind: 'tag.set', repository: name, tag: ref.tag, digest: digest.text });
+      if (old !== manifestId) {
+        await appendEvent(tx, { kind: 'tag.set', repository: name, tag: ref.tag, digest: digest.text });
+        await notifyManifestChange(tx, name);
+      }
     }
   });
+  if (ref.kind === 'tag') ctx.manifests.invalidate(name);
   return { digest, subject: parsed.subject };
 }
 
@@ -125,6 +130,7 @@ export async function deleteManifest(ctx: RegistryContext, name: RepoName, ref: 
   const unknown = new RegistryError('MANIFEST_UNKNOWN', ref.kind === 'tag' ? { tag: ref.tag } : { digest: ref.digest.text });
   if (repositoryId === null) throw unknown;
   await ctx.pool.transaction(async (tx) => {
+    await notifyManifestChange(tx, name);
     if (ref.kind === 'tag') {
       if ((await deleteTag(tx, repositoryId, ref.tag)) === null) throw unknown;
       await appendEvent(tx, { kind: 'tag.delete', repository: name, tag: ref.tag });
@@ -140,6 +146,7 @@ export async function deleteManifest(ctx: RegistryContext, name: RepoName, ref: 
     await q.deleteManifestRow(tx, repositoryId, row.id);
     await appendEvent(tx, { kind: 'manifest.delete', repository: name, digest: ref.digest.text });
   });
+  ctx.manifests.invalidate(name);
 }
 
 export type { ParsedManifest };

@@ -1,0 +1,69 @@
+// Cross-replica invalidation: a dedicated connection LISTENs for the names of
+// repositories whose tags or manifests changed. Notifications are sent inside
+// the committing transaction, so they arrive only for committed changes.
+import pg from 'pg';
+import { sql, type CommonQueryMethods } from 'slonik';
+import type { Logger } from '../logger.ts';
+
+export const CHANNEL = 'bollard_manifests';
+
+export async function notifyManifestChange(db: CommonQueryMethods, repository: string): Promise<void> {
+  await db.query(sql.unsafe`SELECT pg_notify(${CHANNEL}, ${repository})`);
+}
+
+export interface ListenerHandlers {
+  onChange(repository: string): void;
+  /** true once listening; false whenever notifications may have been missed */
+  onState(listening: boolean): void;
+}
+
+export interface Listener {
+  close(): Promise<void>;
+}
+
+export function listenForChanges(url: string, handlers: ListenerHandlers, log: Logger): Listener {
+  let client: pg.Client | null = null;
+  let closed = false;
+  let retry: NodeJS.Timeout | null = null;
+  let delay = 200;
+
+  const connect = async () => {
+    const c = new pg.Client({ connectionString: url, keepAlive: true });
+    client = c;
+    const lost = (why: string) => {
+      handlers.onState(false);
+      if (client === c) client = null;
+      c.end().catch(() => undefined);
+      if (!closed && !retry) {
+        log.warn('change listener lost, manifest cache off until it is back', { why });
+        retry = setTimeout(() => {
+          retry = null;
+          void connect();
+        }, delay);
+        delay = Math.min(delay * 2, 10_000);
+      }
+    };
+    c.on('error', (err) => lost(err.message));
+    c.on('end', () => lost('connection ended'));
+    c.on('notification', (n) => {
+      if (n.channel === CHANNEL && n.payload) handlers.onChange(n.payload);
+    });
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${CHANNEL}`);
+      delay = 200;
+      handlers.onState(true);
+    } catch (err) {
+      lost((err as Error).message);
+    }
+  };
+  void connect();
+  return {
+    close: async () => {
+      closed = true;
+      if (retry) clearTimeout(retry);
+      handlers.onState(false);
+      await client?.end().catch(() => undefined);
+    },
+  };
+}

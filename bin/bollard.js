@@ -25,6 +25,11 @@ if (major < 24) {
 }
 
 async function run() {
+  // Node strips TypeScript types with a WASM compiler that costs ~30 MB of
+  // memory when loaded; the compile cache keeps the stripped sources on disk,
+  // so later starts skip it.
+  const { enableCompileCache } = await import('node:module');
+  enableCompileCache?.();
   process.removeAllListeners('warning');
   process.on('warning', (w) => {
     if (w.name !== 'ExperimentalWarning') process.stderr.write(`${w.name}: ${w.message}\n`);

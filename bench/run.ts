@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { closeClient } from './lib/client.ts';
 import { fsyncedWriteRate, makeRandomFile } from './lib/files.ts';
 import { peakRss } from './lib/rss.ts';
+import { measureScaling } from './lib/scale.ts';
 import { benchBaseDir, startBollard, startDistribution, type Registry } from './lib/servers.ts';
 import * as w from './lib/workloads.ts';
 
@@ -82,7 +83,11 @@ async function main(): Promise<void> {
 
     for (const r of regs) await r.stop();
     started.length = 0;
-    const rss = await rssUnderLoad(base, big);
+    const rss = await rssUnderLoad(base);
+    log('scale-out: 1 vs 2 processes');
+    const scale = await measureScaling(base, SECONDS);
+    rows.push({ workload: 'manifest GET by tag, 1 → 2 processes (16 conns total)', unit: 'req/s', bollard: scale.getTwo, distribution: null, note: `1 process: ${scale.getOne.toFixed(0)}, ×${(scale.getTwo / scale.getOne).toFixed(2)}` });
+    rows.push({ workload: '16 concurrent pushes of 16 MiB, 1 → 2 processes', unit: 'MB/s', bollard: scale.pushTwo, distribution: null, note: `1 process: ${scale.pushOne.toFixed(0)}, ×${(scale.pushTwo / scale.pushOne).toFixed(2)}` });
 
     report({ diskRate, mono: mono, chunked, mget, tags, peaks, rss });
   } finally {
@@ -93,8 +98,7 @@ async function main(): Promise<void> {
 }
 
 /** Bollard's peak RSS pushing 64 MiB, then pushing RSS_BIG, on a fresh process. */
-async function rssUnderLoad(base: string, small: { path: string }): Promise<{ small: number; big: number }> {
-  void small;
+async function rssUnderLoad(base: string): Promise<{ small: number; big: number }> {
   const reg = await startBollard(base);
   try {
     const f64 = await makeRandomFile(join(base, 'rss64.bin'), 64 * MiB);

@@ -3,7 +3,7 @@
 // and Debian's docker-registry (distribution 2.8.2, filesystem storage).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,8 @@ export interface Registry {
   url: string;
   pid: number;
   dataDir: string;
+  /** Bollard's database (the embedded one it started, or the one it was given). */
+  databaseUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -68,16 +70,19 @@ function track(child: ChildProcess): () => string {
   return () => out;
 }
 
-export async function startBollard(baseDir: string, env: Record<string, string> = {}): Promise<Registry> {
-  const dir = await mkdtemp(join(baseDir, 'bollard-'));
+/** Starts `bollard serve`; with `replicaOf`, a second process on the first one's database and data. */
+export async function startBollard(baseDir: string, env: Record<string, string> = {}, replicaOf?: Registry): Promise<Registry> {
+  const dir = replicaOf?.dataDir ?? (await mkdtemp(join(baseDir, 'bollard-')));
   await chmod(dir, 0o755);
+  const pgPort = await freePort();
   const port = await freePort();
+  if (replicaOf?.databaseUrl) env = { ...env, DATABASE_URL: replicaOf.databaseUrl };
   const child = spawn(process.execPath, [BOLLARD, 'serve'], {
     env: {
       ...process.env,
       BOLLARD_LISTEN: `127.0.0.1:${port}`,
       BOLLARD_DATA_DIR: dir,
-      BOLLARD_EMBEDDED_PG_PORT: String(await freePort()),
+      BOLLARD_EMBEDDED_PG_PORT: String(pgPort),
       BOLLARD_LOG_LEVEL: 'warn',
       ...env,
     },
@@ -85,7 +90,10 @@ export async function startBollard(baseDir: string, env: Record<string, string> 
   });
   const url = `http://127.0.0.1:${port}`;
   await waitReady(url, child, track(child));
-  return { name: 'bollard', url, pid: child.pid as number, dataDir: dir, stop: stopper(child, dir) };
+  const databaseUrl = env.DATABASE_URL ?? `postgres://bollard:${encodeURIComponent((await readFile(join(dir, 'postgres.secret'), 'utf8')).trim())}@127.0.0.1:${pgPort}/bollard`;
+  // a replica leaves the shared data directory to the first process
+  const stop = replicaOf ? stopper(child, join(dir, '.replica-none')) : stopper(child, dir);
+  return { name: replicaOf ? 'bollard-replica' : 'bollard', url, pid: child.pid as number, dataDir: dir, databaseUrl, stop };
 }
 
 export function ensureDistribution(): void {

@@ -30,13 +30,6 @@ export async function lookupManifest(db: CommonQueryMethods, repository: string,
     WHERE r.name = ${repository}`);
 }
 
-export async function findManifestByTag(db: CommonQueryMethods, repositoryId: number, tag: string): Promise<ManifestRow | null> {
-  return db.maybeOne(sql.type(ManifestRow)`
-    SELECT m.id, m.digest, m.media_type, m.content FROM tags t
-    JOIN manifests m ON m.id = t.manifest_id
-    WHERE t.repository_id = ${repositoryId} AND t.name = ${tag}`);
-}
-
 const RefRow = z.object({ id: z.number(), digest: z.string(), size: z.number() });
 
 /** Locks and returns the repository's manifests with these digests, in id order. */

@@ -27,14 +27,15 @@ export async function findSession(db: CommonQueryMethods, id: string, repository
     WHERE id = ${id}::uuid AND repository_id = ${repositoryId}`);
 }
 
-/** Takes the session's lease; null when the session is unknown or another writer holds it. */
-export async function acquireLease(db: CommonQueryMethods, id: string, repositoryId: number, token: string): Promise<SessionRow | null> {
+/** Takes the lease of the session in the named repository, in one round trip; null when unknown or busy. */
+export async function acquireLeaseByName(db: CommonQueryMethods, id: string, repository: string, token: string): Promise<SessionRow | null> {
   return db.maybeOne(sql.type(SessionRow)`
-    UPDATE upload_sessions
+    UPDATE upload_sessions s
     SET lease_token = ${token}::uuid, lease_until = now() + make_interval(secs => ${LEASE_SECONDS})
-    WHERE id = ${id}::uuid AND repository_id = ${repositoryId}
-      AND (lease_until IS NULL OR lease_until < now())
-    RETURNING id::text, repository_id, byte_offset, driver_state, updated_at`);
+    FROM repositories r
+    WHERE s.id = ${id}::uuid AND r.id = s.repository_id AND r.name = ${repository}
+      AND (s.lease_until IS NULL OR s.lease_until < now())
+    RETURNING s.id::text, s.repository_id, s.byte_offset, s.driver_state, s.updated_at`);
 }
 
 export async function renewLease(db: CommonQueryMethods, id: string, token: string): Promise<void> {

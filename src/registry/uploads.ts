@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { decode, encode } from 'cbor-x';
 import type { Digest } from '../digest/digest.ts';
-import { hashingStream, type DualHasher } from '../digest/hasher.ts';
+import { DualHasher, hashingStream, type HashResult } from '../digest/hasher.ts';
 import { linkBlob, upsertBlob } from '../db/blobs.ts';
 import { appendEvent } from '../db/events.ts';
 import { ensureRepository, findRepository } from '../db/repositories.ts';
@@ -69,10 +69,10 @@ async function withLease<T>(
   id: string,
   fn: (row: sessions.SessionRow, token: string) => Promise<T>,
 ): Promise<T> {
-  const current = await findRow(ctx, name, id);
   const token = randomUUID();
-  const row = await sessions.acquireLease(ctx.pool, id, current.repository_id, token);
+  const row = isUuid(id) ? await sessions.acquireLeaseByName(ctx.pool, id, name, token) : null;
   if (!row) {
+    const current = await findRow(ctx, name, id); // unknown: throws BLOB_UPLOAD_UNKNOWN
     throw new RegistryError('RANGE_INVALID', 'another request is writing to this upload session', rangeHeaders(current.byte_offset));
   }
   const renew = setInterval(() => {
@@ -91,11 +91,24 @@ function stateOf(row: sessions.SessionRow): UploadState {
   return { ...saved, size: row.byte_offset };
 }
 
-async function hasherAt(ctx: RegistryContext, row: sessions.SessionRow, state: UploadState, algorithm: Digest['algorithm']): Promise<DualHasher> {
-  const cached = ctx.hashers.take(row.id, row.byte_offset, algorithm);
+/** The session's hasher at state.size: the live one if this process has it, else rebuilt from storage. */
+async function hasherAt(ctx: RegistryContext, sessionId: string, state: UploadState, algorithm: Digest['algorithm']): Promise<DualHasher> {
+  const cached = ctx.hashers.take(sessionId, state.size, algorithm);
   if (cached) return cached;
-  const staged = row.byte_offset > 0 ? await ctx.store.readUpload(state, { start: 0, end: row.byte_offset - 1 }) : null;
-  return hasherFrom(algorithm, staged);
+  try {
+    const staged = state.size > 0 ? await ctx.store.readUpload(state, { start: 0, end: state.size - 1 }) : null;
+    return await hasherFrom(algorithm, staged);
+  } catch (err) {
+    throw storageFailure(err);
+  }
+}
+
+/** Streams body into the staging, every byte through the hasher on the way. */
+async function appendHashed(ctx: RegistryContext, state: UploadState, body: Readable, hasher: DualHasher): Promise<UploadState> {
+  return ctx.store.appendUpload(state, body.pipe(hashingStream(hasher))).catch((e: unknown) => {
+    body.resume();
+    return Promise.reject(storageFailure(e));
+  });
 }
 
 /**
@@ -126,11 +139,8 @@ async function appendLeased(
   expectedBytes: number | null,
 ): Promise<number> {
   const state = stateOf(row);
-  const hasher = await hasherAt(ctx, row, state, 'sha256').catch((e: unknown) => Promise.reject(storageFailure(e)));
-  const next = await ctx.store.appendUpload(state, body.pipe(hashingStream(hasher))).catch((e: unknown) => {
-    body.resume();
-    return Promise.reject(storageFailure(e));
-  });
+  const hasher = await hasherAt(ctx, row.id, state, 'sha256');
+  const next = await appendHashed(ctx, state, body, hasher);
   const added = next.size - state.size;
   if (expectedBytes !== null && added !== expectedBytes) {
     throw new RegistryError('RANGE_INVALID', `Content-Range announced ${expectedBytes} bytes, body held ${added}`, rangeHeaders(row.byte_offset));
@@ -142,7 +152,7 @@ async function appendLeased(
   return next.size;
 }
 
-/** Appends an optional last chunk, verifies the digest and commits the blob. */
+/** Appends an optional last chunk, verifies the digest and commits the blob, under one lease. */
 export async function finishUpload(
   ctx: RegistryContext,
   name: RepoName,
@@ -150,28 +160,44 @@ export async function finishUpload(
   digest: Digest,
   lastChunk: { body: Readable; range: ChunkRange | null } | null,
 ): Promise<void> {
-  if (lastChunk) await appendChunk(ctx, name, id, lastChunk.body, lastChunk.range);
   await withLease(ctx, name, id, async (row) => {
-    const state = stateOf(row);
-    const hasher = await hasherAt(ctx, row, state, digest.algorithm).catch((e: unknown) => Promise.reject(storageFailure(e)));
+    let state = stateOf(row);
+    let hasher: DualHasher | null = null;
+    if (lastChunk) {
+      const { body, range } = lastChunk;
+      if (range && range.start !== row.byte_offset) {
+        throw new RegistryError('RANGE_INVALID', `chunk starts at ${range.start}, expected ${row.byte_offset}`, rangeHeaders(row.byte_offset));
+      }
+      hasher = await hasherAt(ctx, row.id, state, 'sha256');
+      const next = await appendHashed(ctx, state, body, hasher);
+      if (range && next.size - state.size !== range.end - range.start + 1) {
+        throw new RegistryError('RANGE_INVALID', `Content-Range announced ${range.end - range.start + 1} bytes, body held ${next.size - state.size}`);
+      }
+      state = next;
+    }
+    if (!hasher || hasher.algorithm !== digest.algorithm) hasher = await hasherAt(ctx, row.id, state, digest.algorithm);
     const result = hasher.finish();
     if (result.digest.text !== digest.text) {
       await cancelRow(ctx, row);
       throw new RegistryError('DIGEST_INVALID', { expected: digest.text, computed: result.digest.text });
     }
-    const key = blobKey(result.blake3);
-    await ctx.store.completeUpload(state, key).catch((e: unknown) => Promise.reject(storageFailure(e)));
-    await ctx.pool.transaction(async (tx) => {
-      const repositoryId = await ensureRepository(tx, name);
-      const blobId = await upsertBlob(tx, {
-        blake3: result.blake3,
-        size: result.size,
-        [digest.algorithm]: Buffer.from(digest.hex, 'hex'),
-      });
-      await linkBlob(tx, repositoryId, blobId);
-      await sessions.deleteSession(tx, row.id);
-      await appendEvent(tx, { kind: 'blob.push', repository: name, digest: digest.text, size: result.size });
+    await commitBlob(ctx, name, state, result, row.id);
+  });
+}
+
+/** Steps 2 and 3 of the commit protocol: durable object at its BLAKE3 key, then one transaction. */
+async function commitBlob(ctx: RegistryContext, name: RepoName, state: UploadState, result: HashResult, sessionId: string | null): Promise<void> {
+  await ctx.store.completeUpload(state, blobKey(result.blake3)).catch((e: unknown) => Promise.reject(storageFailure(e)));
+  await ctx.pool.transaction(async (tx) => {
+    const repositoryId = await ensureRepository(tx, name);
+    const blobId = await upsertBlob(tx, {
+      blake3: result.blake3,
+      size: result.size,
+      [result.digest.algorithm]: Buffer.from(result.digest.hex, 'hex'),
     });
+    await linkBlob(tx, repositoryId, blobId);
+    if (sessionId) await sessions.deleteSession(tx, sessionId);
+    await appendEvent(tx, { kind: 'blob.push', repository: name, digest: result.digest.text, size: result.size });
   });
 }
 
@@ -187,13 +213,21 @@ async function cancelRow(ctx: RegistryContext, row: sessions.SessionRow): Promis
   await ctx.store.abortUpload(stateOf(row)).catch(() => undefined);
 }
 
-/** A whole blob in one request (POST ?digest= with a body, or a session opened and closed at once). */
+/**
+ * A whole blob in one request (POST ?digest= with a body). No session row is
+ * needed: the staging exists only for this request, and a crash leaves only
+ * unreferenced staged bytes for the sweeper.
+ */
 export async function monolithicUpload(ctx: RegistryContext, name: RepoName, digest: Digest, body: Readable): Promise<void> {
-  const session = await startUpload(ctx, name);
+  const state = await ctx.store.startUpload(randomUUID()).catch((e: unknown) => Promise.reject(storageFailure(e)));
   try {
-    await finishUpload(ctx, name, session.id, digest, { body, range: null });
+    const hasher = new DualHasher(digest.algorithm);
+    const staged = await appendHashed(ctx, state, body, hasher);
+    const result = hasher.finish();
+    if (result.digest.text !== digest.text) throw new RegistryError('DIGEST_INVALID', { expected: digest.text, computed: result.digest.text });
+    await commitBlob(ctx, name, staged, result, null);
   } catch (err) {
-    await cancelUpload(ctx, name, session.id).catch(() => undefined);
+    await ctx.store.abortUpload(state).catch(() => undefined);
     throw err;
   }
 }

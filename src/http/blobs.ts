@@ -1,7 +1,7 @@
-import { pipeline } from 'node:stream/promises';
+import type { Response } from 'express';
 import { parseDigest } from '../digest/digest.ts';
 import { RegistryError } from '../errors/codes.ts';
-import { deleteBlob, openBlob, statBlob } from '../registry/blobs.ts';
+import { deleteBlob, sendBlob, statBlob } from '../registry/blobs.ts';
 import { byteRange } from './params.ts';
 import type { Handler, MethodTable } from './route.ts';
 
@@ -29,12 +29,31 @@ const getBlob: Handler = async (ctx, req, res, { name, arg }) => {
     res.end();
     return;
   }
-  const stream = await openBlob(ctx, blob, span ?? undefined);
-  await pipeline(stream, res).catch((err: unknown) => {
-    // The client went away mid-body: nothing to report to it.
-    if (!res.writableEnded) res.destroy(err as Error);
-  });
+  try {
+    await sendBlob(ctx, blob, span ?? undefined, (chunk) => writeChunk(res, chunk));
+    res.end();
+  } catch (err) {
+    // Headers are out: the only honest signal left is to cut the connection.
+    res.destroy(err as Error);
+  }
 };
+
+/** Resolves once the socket has taken the chunk, so its buffer may be reused. */
+function writeChunk(res: Response, chunk: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (res.destroyed) {
+      reject(new Error('client went away'));
+      return;
+    }
+    const onClose = () => reject(new Error('client went away'));
+    res.once('close', onClose);
+    res.write(chunk, (err) => {
+      res.removeListener('close', onClose);
+      if (err) reject(err);
+      else resolve();
+    });
+  });
+}
 
 const removeBlob: Handler = async (ctx, _req, res, { name, arg }) => {
   await deleteBlob(ctx, name, parseDigest(arg));

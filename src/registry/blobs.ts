@@ -23,9 +23,19 @@ export async function statBlob(ctx: RegistryContext, name: RepoName, digest: Dig
   return { digest, size: row.size, row };
 }
 
-export async function openBlob(ctx: RegistryContext, blob: BlobInfo, range?: ByteRange): Promise<Readable> {
+/**
+ * Sends the blob's bytes (or a range) to `write`, awaiting each write before the
+ * next, so the sink's pace sets the read pace.
+ */
+export async function sendBlob(ctx: RegistryContext, blob: BlobInfo, range: ByteRange | undefined, write: (chunk: Buffer) => Promise<void>): Promise<void> {
+  const key = blobKey(blob.row.blake3);
   try {
-    return await ctx.store.read(blobKey(blob.row.blake3), range);
+    if (ctx.store.copyTo) {
+      await ctx.store.copyTo(key, range, write);
+      return;
+    }
+    const stream: Readable = await ctx.store.read(key, range);
+    for await (const chunk of stream) await write(chunk as Buffer);
   } catch (err) {
     if (err instanceof StorageError && err.kind === 'not_found') {
       throw new RegistryError('UNKNOWN', `blob ${blob.digest.text} is recorded but its bytes are missing from storage`);

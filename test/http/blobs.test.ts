@@ -1,3 +1,4 @@
+import { get as httpGet } from 'node:http';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { binaryParser, expectOciError, pushBlob, pushManifest } from '../support/client.ts';
@@ -67,6 +68,32 @@ describe('GET and HEAD blob', () => {
   test('an invalid digest in the path → 400 DIGEST_INVALID', async () => {
     expectOciError(await request(reg.app).get('/v2/pull/blob/blobs/sha256:1234'), 400, 'DIGEST_INVALID');
     expectOciError(await request(reg.app).get('/v2/pull/blob/blobs/notadigest'), 400, 'DIGEST_INVALID');
+  });
+});
+
+describe('a client that hangs up mid-download', () => {
+  test('does not disturb the server, which goes on serving the same blob', async () => {
+    const large = randomBlob(8 * 1024 * 1024);
+    await pushBlob(reg.app, 'pull/large', large);
+    const server = reg.app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const { port } = server.address() as { port: number };
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const req = httpGet(`http://127.0.0.1:${port}/v2/pull/large/blobs/${large.digest}`, (res) => {
+          res.once('data', () => {
+            req.destroy();
+            resolve();
+          });
+        });
+        req.on('error', (err) => ((err as NodeJS.ErrnoException).code === 'ECONNRESET' ? resolve() : reject(err)));
+      });
+      const again = await request(reg.app).get(`/v2/pull/large/blobs/${large.digest}`).buffer(true).parse(binaryParser);
+      expect(again.status).toBe(200);
+      expect(Buffer.compare(again.body as Buffer, large.data)).toBe(0);
+    } finally {
+      server.close();
+    }
   });
 });
 

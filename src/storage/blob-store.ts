@@ -37,6 +37,12 @@ export interface BlobStore {
   readonly name: string;
   stat(key: BlobKey): Promise<{ size: number } | null>;
   read(key: BlobKey, range?: ByteRange): Promise<Readable>;
+  /**
+   * Optional fast path for sending an object: the driver reads into buffers it
+   * reuses, hands each to `write`, and refills a buffer only after the promise
+   * `write` returned for it has settled (the sink no longer needs the bytes).
+   */
+  copyTo?(key: BlobKey, range: ByteRange | undefined, write: (chunk: Buffer) => Promise<void>): Promise<void>;
   startUpload(uploadId: string): Promise<UploadState>;
   /** Appends body at state.size; resolves with the new state once the bytes are durable. */
   appendUpload(state: UploadState, body: Readable): Promise<UploadState>;
@@ -45,7 +51,10 @@ export interface BlobStore {
   completeUpload(state: UploadState, key: BlobKey): Promise<void>;
   abortUpload(state: UploadState): Promise<void>;
   delete(key: BlobKey): Promise<void>;
+  /** Committed objects, for sweeps. */
   list(): AsyncIterable<StoredObjectInfo>;
+  /** Optional: a URL clients may fetch the object from directly (a redirect), or null. */
+  presignedUrl?(key: BlobKey): Promise<string | null>;
 }
 
 export type StorageErrorKind = 'not_found' | 'unavailable' | 'io';

@@ -3,7 +3,10 @@ import express, { type Express } from 'express';
 import type { DatabasePool } from 'slonik';
 import { RegistryError } from './errors/codes.ts';
 import type { Logger } from './logger.ts';
+import type { Auth } from './auth/service.ts';
+import { tokenAuth } from './http/auth.ts';
 import { errorHandler } from './http/errors.ts';
+import { tokenRouter } from './http/token.ts';
 import { v2Router } from './http/v2.ts';
 import type { RegistryContext, RegistryOptions } from './registry/context.ts';
 import { HasherCache } from './registry/hasher-cache.ts';
@@ -17,6 +20,8 @@ export interface AppDeps {
   log: Logger;
   /** Shared with the change listener that keeps it coherent; absent: no caching. */
   manifestCache?: ManifestCache;
+  /** Token auth (BOLLARD_AUTH=token); absent: the API is open. */
+  auth?: Auth;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -31,6 +36,10 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('query parser', 'simple');
+  if (deps.auth) {
+    app.use(tokenRouter(deps.auth));
+    app.use(tokenAuth(deps.auth));
+  }
   app.use(v2Router(ctx));
   app.use((req, _res, next) => {
     next(new RegistryError('NAME_UNKNOWN', `no API endpoint at ${req.path}`));

@@ -1,6 +1,8 @@
 // `bollard serve`: configuration, dependencies, listen, graceful shutdown.
 import type { Server } from 'node:http';
 import { createApp } from './app.ts';
+import { createAuth } from './auth/service.ts';
+import { loadAuthConfig } from './config/auth.ts';
 import { loadConfig, type Config } from './config/index.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
@@ -18,6 +20,7 @@ export interface RunningRegistry {
 
 export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<RunningRegistry> {
   const config = loadConfig(env);
+  const authConfig = loadAuthConfig(env);
   const log = createLogger(config.logLevel);
   let embedded: EmbeddedDatabase | null = null;
   let databaseUrl = config.databaseUrl;
@@ -37,10 +40,11 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
       { onChange: (repo) => manifestCache.invalidate(repo), onState: (on) => manifestCache.setEnabled(on) },
       log,
     );
-    const app = createApp({ pool, store, log, options: config, manifestCache });
+    const auth = authConfig.mode === 'token' ? await createAuth(pool, authConfig, log) : undefined;
+    const app = createApp({ pool, store, log, options: config, manifestCache, ...(auth ? { auth } : {}) });
     const server = await listen(app, config);
     const url = `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${addressPort(server)}`;
-    log.info('bollard listening', { url, storage: store.name, dataDir: config.dataDir, embeddedPostgres: embedded !== null });
+    log.info('bollard listening', { url, storage: store.name, dataDir: config.dataDir, embeddedPostgres: embedded !== null, auth: authConfig.mode });
     const openPoolRef = pool;
     return {
       url,

@@ -5,6 +5,7 @@ import { migrate } from '../db/migrate.ts';
 import { openPool } from '../db/pool.ts';
 import { createLogger } from '../logger.ts';
 import { serve } from '../main.ts';
+import { ACCESS_USAGE, runGrants, runUsers, UsageError } from './access.ts';
 
 const USAGE = `usage: bollard <command>
 
@@ -12,6 +13,7 @@ commands:
   serve     run the registry (default configuration: 127.0.0.1:5000, ./data, embedded PostgreSQL)
   migrate   apply pending database migrations and exit
   help      show this text
+${ACCESS_USAGE}
 
 configuration is read from the environment; see README.md`;
 
@@ -53,12 +55,18 @@ export async function main(argv: string[]): Promise<void> {
   try {
     if (command === 'serve') await runServe();
     else if (command === 'migrate') await runMigrate();
+    else if (command === 'users') await runUsers(argv.slice(1));
+    else if (command === 'grants') await runGrants(argv.slice(1));
     else if (command === 'help' || command === '--help' || command === '-h') process.stdout.write(`${USAGE}\n`);
     else {
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);
       process.exitCode = 2;
     }
   } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`bollard ${command}: ${err.message}\n`);
+      process.exit(2);
+    }
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
       process.exit(2);

@@ -18,11 +18,18 @@ export async function findRepository(db: CommonQueryMethods, name: RepoName): Pr
   return db.maybeOneFirst(sql.type(IdRow)`SELECT id FROM repositories WHERE name = ${name}`);
 }
 
-/** Repositories holding at least one manifest, in lexical order after `last`. */
-export async function listRepositories(db: CommonQueryMethods, last: string | null, limit: number): Promise<readonly string[]> {
+/** Repositories holding at least one manifest, in lexical order after `last`; `visible`: names matching one of these regexes only. */
+export async function listRepositories(
+  db: CommonQueryMethods,
+  last: string | null,
+  limit: number,
+  visible: readonly string[] | null = null,
+): Promise<readonly string[]> {
+  const filter = visible === null ? sql.fragment`TRUE` : sql.fragment`r.name ~ ANY(${sql.array(visible, 'text')})`;
   return db.anyFirst(sql.type(z.object({ name: z.string() }))`
     SELECT r.name FROM repositories r
     WHERE (${last}::text IS NULL OR r.name > ${last})
+      AND ${filter}
       AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)
     ORDER BY r.name
     LIMIT ${limit}`);

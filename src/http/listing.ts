@@ -3,6 +3,7 @@ import { parseDigest } from '../digest/digest.ts';
 import { catalogPage, referrersPage, tagsPage } from '../registry/listing.ts';
 import { OCI_INDEX } from '../registry/media-types.ts';
 import type { RegistryContext } from '../registry/context.ts';
+import { pullableRepositories } from './auth.ts';
 import { pageRequest, queryString } from './params.ts';
 import type { Handler, MethodTable } from './route.ts';
 
@@ -50,7 +51,7 @@ const referrers: Handler = async (ctx, req, res, { name, arg }) => {
 
 export async function catalog(ctx: RegistryContext, req: Request, res: Response): Promise<void> {
   const page = pageRequest(req);
-  const result = await catalogPage(ctx, page);
+  const result = await catalogPage(ctx, page, pullableRepositories(res));
   linkNext(req, res, result.next, page.n ?? result.items.length);
   sendJson(req, res, { repositories: result.items });
 }

@@ -38,10 +38,11 @@ export async function tagsPage(ctx: RegistryContext, name: RepoName, req: PageRe
   return toPage(await listTags(ctx.pool, repositoryId, req.last, limit + 1), limit, (t) => t);
 }
 
-export async function catalogPage(ctx: RegistryContext, req: PageRequest): Promise<Page<string>> {
+/** `visible`: regexes of the repositories the caller may see (token auth); null: all. */
+export async function catalogPage(ctx: RegistryContext, req: PageRequest, visible: readonly string[] | null = null): Promise<Page<string>> {
   const limit = pageLimit(ctx, req);
   if (limit === 0) return { items: [], next: null };
-  return toPage(await listRepositories(ctx.pool, req.last, limit + 1), limit, (r) => r);
+  return toPage(await listRepositories(ctx.pool, req.last, limit + 1, visible), limit, (r) => r);
 }
 
 export async function referrersPage(

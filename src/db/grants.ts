@@ -1,0 +1,35 @@
+import { sql, type CommonQueryMethods } from 'slonik';
+import { z } from 'zod';
+
+const Action = z.enum(['pull', 'push', 'delete']);
+const GrantRow = z.object({ subject: z.string(), repository_glob: z.string(), actions: z.array(Action) });
+export type GrantRow = z.infer<typeof GrantRow>;
+
+/** The grants of the given subjects (e.g. a user's and the anonymous ones). */
+export async function grantsOf(db: CommonQueryMethods, subjects: readonly string[]): Promise<readonly GrantRow[]> {
+  return db.any(sql.type(GrantRow)`
+    SELECT subject, repository_glob, actions FROM grants
+    WHERE subject = ANY(${sql.array(subjects, 'text')})`);
+}
+
+export async function listGrants(db: CommonQueryMethods, subject: string | null): Promise<readonly GrantRow[]> {
+  return db.any(sql.type(GrantRow)`
+    SELECT subject, repository_glob, actions FROM grants
+    WHERE (${subject}::text IS NULL OR subject = ${subject})
+    ORDER BY subject, repository_glob`);
+}
+
+/** Adds the actions to the subject's grant on the glob (creating it). */
+export async function addGrant(db: CommonQueryMethods, subject: string, glob: string, actions: readonly string[]): Promise<void> {
+  await db.query(sql.unsafe`
+    INSERT INTO grants (subject, repository_glob, actions) VALUES (${subject}, ${glob}, ${sql.array(actions, 'text')})
+    ON CONFLICT (subject, repository_glob) DO UPDATE
+      SET actions = ARRAY(SELECT DISTINCT unnest(grants.actions || EXCLUDED.actions) ORDER BY 1)`);
+}
+
+/** Removes the subject's grant on the glob; true when there was one. */
+export async function removeGrant(db: CommonQueryMethods, subject: string, glob: string): Promise<boolean> {
+  const id = await db.maybeOneFirst(sql.type(z.object({ id: z.number() }))`
+    DELETE FROM grants WHERE subject = ${subject} AND repository_glob = ${glob} RETURNING id`);
+  return id !== null;
+}

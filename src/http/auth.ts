@@ -1,0 +1,127 @@
+// Token auth for /v2 (BOLLARD_AUTH=token). Each request needs a scope computed from
+// its method and path; without a valid bearer token the answer is 401 with the
+// challenge naming that scope. A token lacking the scope gets 401 insufficient_scope
+// when a fresh token could carry it, 403 DENIED when the rules refuse it.
+import type { Request, RequestHandler, Response } from 'express';
+import { rulesFor, allowedActions, pullableRegexes, subjectOfClaim, type Subject } from '../auth/permissions.ts';
+import { formatScope, missingActions, type Access, type Action } from '../auth/scope.ts';
+import type { Auth } from '../auth/service.ts';
+import { verifyAccessToken } from '../auth/tokens.ts';
+import { RegistryError } from '../errors/codes.ts';
+
+type Kind = 'manifest' | 'upload' | 'blob' | 'read';
+
+// Same order and patterns as the router (src/http/v2.ts), so the scope names the repository it will serve.
+const ROUTES: Array<[RegExp, Kind]> = [
+  [/^\/v2\/(.+)\/manifests\/[^/]+$/, 'manifest'],
+  [/^\/v2\/(.+)\/blobs\/uploads\/?$/, 'upload'],
+  [/^\/v2\/(.+)\/blobs\/uploads\/[^/]+$/, 'upload'],
+  [/^\/v2\/(.+)\/blobs\/[^/]+$/, 'blob'],
+  [/^\/v2\/(.+)\/tags\/list$/, 'read'],
+  [/^\/v2\/(.+)\/referrers\/[^/]+$/, 'read'],
+];
+
+/** What the request needs: [] for the base endpoint and unknown paths (a valid token suffices). */
+export function neededAccess(method: string, path: string): Access[] {
+  if (path === '/v2/_catalog') return [{ type: 'registry', name: 'catalog', actions: ['*'] }];
+  for (const [re, kind] of ROUTES) {
+    const m = re.exec(path);
+    if (!m) continue;
+    return [{ type: 'repository', name: decode(m[1] as string), actions: actionsFor(kind, method) }];
+  }
+  return [];
+}
+
+function actionsFor(kind: Kind, method: string): Action[] {
+  if (kind === 'upload') return ['pull', 'push']; // as distribution: writers must be able to read what they write
+  if (kind === 'read' || method === 'GET' || method === 'HEAD') return ['pull'];
+  if (method === 'DELETE') return ['delete'];
+  return ['pull', 'push'];
+}
+
+export function tokenAuth(auth: Auth): RequestHandler {
+  return async (req, res, next) => {
+    if (req.path !== '/v2' && !req.path.startsWith('/v2/')) return next();
+    res.setHeader('Docker-Distribution-API-Version', 'registry/2.0'); // clients look for it on the 401 too
+    const need = neededAccess(req.method, req.path);
+    const challengeScope = [...need, ...mountSource(req)];
+    const token = bearer(req);
+    const verified = token === null ? null : await verifyAccessToken(auth.tokens, token);
+    if (verified === null) throw reject(req, auth, challengeScope, need, token === null ? null : 'invalid_token');
+    const subject = subjectOfClaim(verified.sub);
+    const missing = need.map((n) => ({ ...n, actions: missingActions(verified.access, n) })).filter((n) => n.actions.length > 0);
+    if (missing.length > 0) {
+      if (subject.kind === 'anonymous' || (await rulesAllow(auth, subject, missing))) {
+        throw reject(req, auth, challengeScope, need, 'insufficient_scope');
+      }
+      req.resume();
+      throw new RegistryError('DENIED', missing.map(detailOf).flat());
+    }
+    res.locals['authSubject'] = subject;
+    if (need[0]?.type === 'registry') res.locals['pullableRegexes'] = pullableRegexes(await rulesFor(auth.pool, subject));
+    restrictMount(req, verified.access);
+    next();
+  };
+}
+
+/** The regexes of repositories the caller may pull, set on catalog requests in token mode. */
+export function pullableRepositories(res: Response): readonly string[] | null {
+  const v = res.locals['pullableRegexes'] as string[] | undefined;
+  return v ?? null;
+}
+
+async function rulesAllow(auth: Auth, subject: Subject, missing: Access[]): Promise<boolean> {
+  const rules = await rulesFor(auth.pool, subject);
+  return missing.every((m) => m.type === 'registry' || m.actions.every((a) => allowedActions(rules, m.name).has(a as Action)));
+}
+
+function reject(req: Request, auth: Auth, scope: Access[], need: Access[], error: string | null): RegistryError {
+  req.resume(); // drain a request body so the connection can be reused
+  const realm = auth.config.realm ?? `${req.protocol}://${req.get('host') ?? 'localhost'}/token`;
+  let challenge = `Bearer realm="${realm}",service="${auth.config.service}"`;
+  if (scope.length > 0) challenge += `,scope="${scope.map(formatScope).join(' ')}"`;
+  if (error !== null) challenge += `,error="${error}"`;
+  return new RegistryError('UNAUTHORIZED', need.map(detailOf).flat(), { 'WWW-Authenticate': challenge });
+}
+
+/** distribution's detail shape: one entry per needed action. */
+function detailOf(a: Access): Array<{ Type: string; Name: string; Action: string }> {
+  return a.actions.map((action) => ({ Type: a.type, Name: a.name, Action: action }));
+}
+
+function bearer(req: Request): string | null {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  return m ? (m[1] as string) : null;
+}
+
+/** A cross-repository mount also asks to read the source, so clients fetch a token covering both. */
+function mountSource(req: Request): Access[] {
+  if (req.method !== 'POST') return [];
+  const from = new URL(req.url, 'http://x').searchParams.get('from');
+  return from ? [{ type: 'repository', name: from, actions: ['pull'] }] : [];
+}
+
+/**
+ * A mount the caller may not read from becomes a plain upload (202), as in
+ * distribution: nobody learns whether a blob exists in a repository they cannot
+ * read. Automatic mount (no `from`) is off in token mode until its visibility
+ * rule (only blobs the caller could already pull) is in place.
+ */
+function restrictMount(req: Request, granted: readonly Access[]): void {
+  if (req.method !== 'POST') return;
+  const url = new URL(req.url, 'http://x');
+  if (!url.searchParams.has('mount')) return;
+  const from = url.searchParams.get('from');
+  if (from && missingActions(granted, { type: 'repository', name: from, actions: ['pull'] }).length === 0) return;
+  url.searchParams.delete('mount');
+  url.searchParams.delete('from');
+  req.url = url.pathname + url.search;
+}
+
+function decode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}

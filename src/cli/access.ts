@@ -47,7 +47,7 @@ export async function runGrants(args: string[]): Promise<void> {
   const [verb, who, glob, actionList] = args;
   if (verb === 'list') {
     const rows = await withDatabase((pool) => listGrants(pool, who ? subjectOf(who) : null));
-    process.stdout.write(rows.map((r) => `${r.subject}\t${r.repository_glob}\t${r.actions.join(',')}\n`).join(''));
+    process.stdout.write(rows.map((r) => `${r.subject}\t${r.repository_glob}\t${ACTIONS.filter((a) => r.actions.includes(a)).join(',')}\n`).join(''));
     return;
   }
   if (!who || !glob) throw new UsageError('expected <subject> <repository-glob>');

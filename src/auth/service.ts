@@ -3,7 +3,7 @@
 import type { DatabasePool } from 'slonik';
 import type { AuthConfig } from '../config/auth.ts';
 import { addGrant } from '../db/grants.ts';
-import { findUser, insertUser } from '../db/users.ts';
+import { findUser, insertUser, listUsers } from '../db/users.ts';
 import type { Logger } from '../logger.ts';
 import { loadSigningKeys } from './keys.ts';
 import { hashPassword, verifyPassword } from './password.ts';
@@ -31,6 +31,7 @@ export const ADMIN_USER = 'admin';
 export async function createAuth(pool: DatabasePool, config: AuthConfig, log: Logger): Promise<Auth> {
   const keys = await loadSigningKeys(pool, config);
   if (config.adminPassword !== null) await bootstrapAdmin(pool, config.adminPassword, log);
+  else if ((await listUsers(pool)).length === 0) log.warn('token auth is on and no user exists: set BOLLARD_ADMIN_PASSWORD or run `bollard users add`');
   const tokens: TokenSettings = {
     issuer: config.issuer,
     service: config.service,

@@ -188,6 +188,17 @@ describe('the API with tokens', () => {
     const anon = await fetchToken(r.app, null, ['repository:team/app:pull']);
     const anonRes = await request(r.app).get('/v2/team/app/tags/list').set('Authorization', `Bearer ${anon}`);
     expect(anonRes.status).toBe(401);
+    expect(challenge(anonRes.headers['www-authenticate'])['error']).toBe('insufficient_scope');
+    // an anonymous token is still a valid token
+    expect((await request(r.app).get('/v2/').set('Authorization', `Bearer ${anon}`)).status).toBe(200);
+  });
+
+  test('a blob of another repository, by digest, is 404 even with a valid token', async () => {
+    const t = await fetchToken(r.app, admin, ['repository:secret/blobs:pull,push']);
+    const { layer } = await push('secret/blobs', t);
+    const readerTeam = await fetchToken(r.app, ['reader', 'reader-pass-1'], ['repository:team/app:pull']);
+    const res = await request(r.app).get(`/v2/team/app/blobs/${layer.digest}`).set('Authorization', `Bearer ${readerTeam}`);
+    expectOciError(res, 404, 'BLOB_UNKNOWN');
   });
 
   test('the catalog lists only repositories the caller may pull', async () => {

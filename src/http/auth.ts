@@ -23,7 +23,7 @@ const ROUTES: Array<[RegExp, Kind]> = [
 
 /** What the request needs: [] for the base endpoint and unknown paths (a valid token suffices). */
 export function neededAccess(method: string, path: string): Access[] {
-  if (path === '/v2/_catalog') return [{ type: 'registry', name: 'catalog', actions: ['*'] }];
+  if (/^\/v2\/_catalog\/?$/i.test(path)) return [{ type: 'registry', name: 'catalog', actions: ['*'] }];
   for (const [re, kind] of ROUTES) {
     const m = re.exec(path);
     if (!m) continue;
@@ -41,7 +41,8 @@ function actionsFor(kind: Kind, method: string): Action[] {
 
 export function tokenAuth(auth: Auth): RequestHandler {
   return async (req, res, next) => {
-    if (req.path !== '/v2' && !req.path.startsWith('/v2/')) return next();
+    // express matches routes case-insensitively and with a trailing slash: so must we
+    if (!/^\/v2(\/|$)/i.test(req.path)) return next();
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0'); // clients look for it on the 401 too
     const need = neededAccess(req.method, req.path);
     const challengeScope = [...need, ...mountSource(req)];
@@ -58,7 +59,8 @@ export function tokenAuth(auth: Auth): RequestHandler {
       throw new RegistryError('DENIED', missing.map(detailOf).flat());
     }
     res.locals['authSubject'] = subject;
-    if (need[0]?.type === 'registry') res.locals['pullableRegexes'] = pullableRegexes(await rulesFor(auth.pool, subject));
+    // fail closed: a listing reached by a path not recognised above shows nothing
+    res.locals['pullableRegexes'] = need[0]?.type === 'registry' ? pullableRegexes(await rulesFor(auth.pool, subject)) : [];
     restrictMount(req, verified.access);
     next();
   };

@@ -211,6 +211,12 @@ describe('the API with tokens', () => {
     const some = await request(r.app).get('/v2/_catalog').set('Authorization', `Bearer ${readerCatalog}`);
     expect(some.status).toBe(200);
     expect((some.body as { repositories: string[] }).repositories).toEqual(['team/app']);
+    for (const path of ['/v2/_catalog/', '/V2/_CATALOG', '/v2/_Catalog/']) {
+      const other = await request(r.app).get(path).set('Authorization', `Bearer ${readerCatalog}`);
+      expect(other.status, path).toBe(200);
+      expect((other.body as { repositories: string[] }).repositories, path).toEqual(['team/app']);
+      expect((await request(r.app).get(path)).status, path).toBe(401);
+    }
     const noScope = await request(r.app).get('/v2/_catalog').set('Authorization', `Bearer ${await fetchToken(r.app, admin, [])}`);
     expect(noScope.status).toBe(401);
     expect(challenge(noScope.headers['www-authenticate'])['scope']).toBe('registry:catalog:*');

@@ -20,7 +20,39 @@ const EnvSchema = z.object({
   BOLLARD_EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   BOLLARD_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   BOLLARD_DB_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(20),
+  BOLLARD_STORAGE: z.enum(['fs', 's3']).default('fs'),
+  BOLLARD_S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name').optional(),
+  BOLLARD_S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  BOLLARD_S3_REGION: z.string().min(1).default('us-east-1'),
+  BOLLARD_S3_FORCE_PATH_STYLE: bool.default(false),
+  BOLLARD_S3_PREFIX: z.string().regex(/^[A-Za-z0-9!_.*'()\/-]*$/, 'expected a key prefix of safe characters').default(''),
+  BOLLARD_S3_REDIRECT: bool.default(false),
+  BOLLARD_S3_PART_SIZE_MB: z.coerce.number().int().min(5).max(5120).default(16),
+  BOLLARD_S3_UPLOAD_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  BOLLARD_S3_COPY_OBJECT_MAX_MB: z.coerce.number().int().min(0).max(5120).default(5120),
 });
+
+const MiB = 1024 * 1024;
+
+/** Where blob bytes live. */
+export type StorageConfig =
+  | { kind: 'fs' }
+  | {
+      kind: 's3';
+      bucket: string;
+      /** Absent: AWS's own endpoint for the region. */
+      endpoint: string | undefined;
+      region: string;
+      forcePathStyle: boolean;
+      /** '' or ending in '/'. */
+      prefix: string;
+      /** Answer blob GETs with 307 to a presigned URL. */
+      redirect: boolean;
+      partSize: number;
+      uploadConcurrency: number;
+      /** Largest object completed with one CopyObject; larger ones with parallel UploadPartCopy. */
+      copyObjectMax: number;
+    };
 
 export interface Config {
   listen: { host: string; port: number };
@@ -34,6 +66,7 @@ export interface Config {
   maxManifestBytes: number;
   pageSizeMax: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  storage: StorageConfig;
 }
 
 export class ConfigError extends Error {
@@ -63,5 +96,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxManifestBytes: e.BOLLARD_MAX_MANIFEST_BYTES,
     pageSizeMax: e.BOLLARD_PAGE_SIZE_MAX,
     logLevel: e.BOLLARD_LOG_LEVEL,
+    storage: storageConfig(e),
+  };
+}
+
+function storageConfig(e: z.infer<typeof EnvSchema>): StorageConfig {
+  if (e.BOLLARD_STORAGE === 'fs') return { kind: 'fs' };
+  if (!e.BOLLARD_S3_BUCKET) throw new ConfigError('invalid configuration:\n  BOLLARD_S3_BUCKET: required when BOLLARD_STORAGE=s3');
+  const prefix = e.BOLLARD_S3_PREFIX.replace(/^\/+/, '');
+  return {
+    kind: 's3',
+    bucket: e.BOLLARD_S3_BUCKET,
+    endpoint: e.BOLLARD_S3_ENDPOINT,
+    region: e.BOLLARD_S3_REGION,
+    forcePathStyle: e.BOLLARD_S3_FORCE_PATH_STYLE,
+    prefix: prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`,
+    redirect: e.BOLLARD_S3_REDIRECT,
+    partSize: e.BOLLARD_S3_PART_SIZE_MB * MiB,
+    uploadConcurrency: e.BOLLARD_S3_UPLOAD_CONCURRENCY,
+    copyObjectMax: e.BOLLARD_S3_COPY_OBJECT_MAX_MB * MiB,
   };
 }

@@ -1,8 +1,4 @@
-// Filesystem driver.
-//
-// Key layout (the one place it is described):
-//   <root>/blobs/blake3/<first two hex chars>/<64 hex chars>   committed objects, never rewritten
-//   <root>/uploads/<session uuid>                             staged bytes of an upload session
+// Filesystem driver. Paths under the root follow the key layout of keys.ts.
 // An object is first staged under uploads/, fsynced, then renamed into blobs/ and
 // the directory fsynced, so a crash leaves either the whole object or none.
 import { createReadStream } from 'node:fs';
@@ -18,6 +14,7 @@ import {
   type StoredObjectInfo,
   type UploadState,
 } from './blob-store.ts';
+import { objectPath } from './keys.ts';
 
 const READ_CHUNK = 1024 * 1024;
 const WRITE_CHUNK = 1024 * 1024;
@@ -37,7 +34,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   private objectPath(key: BlobKey): string {
-    return join(this.root, 'blobs', 'blake3', key.slice(0, 2), key);
+    return join(this.root, objectPath(key));
   }
 
   private stagingPath(uploadId: string): string {

@@ -190,9 +190,8 @@ describe('cancel', () => {
     expect((await request(reg.app).delete(loc)).status).toBe(204);
     expectOciError(await request(reg.app).get(loc), 404, 'BLOB_UPLOAD_UNKNOWN');
     expectOciError(await request(reg.app).delete(loc), 404, 'BLOB_UPLOAD_UNKNOWN');
-    const { readdir } = await import('node:fs/promises');
     const id = loc.split('/').pop() as string;
-    expect(await readdir(`${reg.storageDir}/uploads`)).not.toContain(id);
+    expect(await reg.staging(id)).toEqual([]);
   });
 });
 

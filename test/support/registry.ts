@@ -1,8 +1,6 @@
 // An in-process registry for HTTP tests: real PostgreSQL (a fresh database),
-// real filesystem storage in a temp dir, the app built by createApp.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// real storage (a temp dir, or a fresh prefix of the run's S3 bucket when
+// BOLLARD_TEST_STORAGE=s3), the app built by createApp.
 import type { Express } from 'express';
 import type { DatabasePool } from 'slonik';
 import { createApp } from '../../src/app.ts';
@@ -10,14 +8,16 @@ import { migrate } from '../../src/db/migrate.ts';
 import { openPool } from '../../src/db/pool.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { RegistryOptions } from '../../src/registry/context.ts';
-import { FsBlobStore } from '../../src/storage/fs.ts';
+import type { BlobStore } from '../../src/storage/blob-store.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
+import { fsStore, s3Store, testStorageKind, type StoreUnderTest } from './stores.ts';
 
 export interface TestRegistry {
   app: Express;
   pool: DatabasePool;
-  store: FsBlobStore;
-  storageDir: string;
+  store: BlobStore;
+  /** Paths the store holds for an upload session's staged bytes (empty once it is gone). */
+  staging(uploadId: string): Promise<string[]>;
   db: TestDatabase;
   close(): Promise<void>;
 }
@@ -33,21 +33,20 @@ export async function createTestRegistry(options: Partial<RegistryOptions> = {})
   const db = await createTestDatabase();
   const pool = await openPool(db.url, { maximumPoolSize: 10 });
   await migrate(pool);
-  const storageDir = await mkdtemp(join(tmpdir(), 'bollard-test-store-'));
-  const store = new FsBlobStore(storageDir);
-  await store.init();
+  const storage: StoreUnderTest = testStorageKind() === 's3' ? s3Store('http') : await fsStore();
+  const store = storage.store;
   const log = createLogger(process.env.TEST_LOG === '1' ? 'debug' : 'silent');
   const app = createApp({ pool, store, log, options: { ...DEFAULT_OPTIONS, ...options } });
   return {
     app,
     pool,
     store,
-    storageDir,
+    staging: async (id) => (await storage.contents()).filter((p) => p.includes(`uploads/${id}`)),
     db,
     close: async () => {
       await pool.end();
       await db.drop();
-      await rm(storageDir, { recursive: true, force: true });
+      await storage.destroy();
     },
   };
 }

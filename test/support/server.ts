@@ -1,12 +1,15 @@
 // Runs `bollard serve` as a real child process (the way users run it), on a free
 // port, with its own data directory and a database of the run's PostgreSQL.
+// With BOLLARD_TEST_STORAGE=s3 its blobs go to the run's S3 bucket, under a prefix
+// named after the data directory (so a restarted or second server shares them).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { freePort } from './ports.ts';
+import { prefixContents, requireS3, testStorageKind } from './stores.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/bollard.js', import.meta.url));
 
@@ -34,6 +37,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<ServerProce
   const db = opts.reuse?.db ?? (await createTestDatabase());
   const dataDir = opts.reuse?.dataDir ?? (await mkdtemp(join(tmpdir(), 'bollard-test-data-')));
   const port = await freePort();
+  const storage = storageEnv(dataDir);
   const child = spawn(process.execPath, [BIN, 'serve'], {
     env: {
       ...process.env,
@@ -41,6 +45,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<ServerProce
       BOLLARD_DATA_DIR: dataDir,
       DATABASE_URL: db.url,
       BOLLARD_LOG_LEVEL: 'info',
+      ...storage.env,
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -63,7 +68,28 @@ export async function startServer(opts: ServerOptions = {}): Promise<ServerProce
       await stop();
       await db.drop();
       await rm(dataDir, { recursive: true, force: true });
+      await storage.destroy();
     },
+  };
+}
+
+/** The server's storage settings and how to empty its storage afterwards. */
+function storageEnv(dataDir: string): { env: Record<string, string>; destroy(): Promise<void> } {
+  if (testStorageKind() !== 's3') return { env: {}, destroy: async () => undefined };
+  const s3 = requireS3();
+  const prefix = `server-${basename(dataDir)}/`;
+  return {
+    env: {
+      BOLLARD_STORAGE: 's3',
+      BOLLARD_S3_ENDPOINT: s3.endpoint,
+      BOLLARD_S3_BUCKET: s3.bucket,
+      BOLLARD_S3_REGION: s3.region,
+      BOLLARD_S3_FORCE_PATH_STYLE: 'true',
+      BOLLARD_S3_PREFIX: prefix,
+      AWS_ACCESS_KEY_ID: s3.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    },
+    destroy: () => prefixContents(s3, prefix).destroy(),
   };
 }
 

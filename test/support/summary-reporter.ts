@@ -1,6 +1,8 @@
 // Prints one plain closing line, "vitest: N passed, N failed, N skipped", after
-// vitest's own summary, so any log reader can tell what ran.
+// vitest's own summary, so any log reader can tell what ran, and whether the S3
+// suites ran or were skipped.
 import type { Reporter, TestModule } from 'vitest/node';
+import { s3Plan } from './s3-server.ts';
 
 export default class SummaryReporter implements Reporter {
   onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
@@ -16,6 +18,12 @@ export default class SummaryReporter implements Reporter {
         else skipped += 1;
       }
     }
-    process.stdout.write(`\nvitest: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+    let s3: string;
+    try {
+      s3 = s3Plan().why;
+    } catch (err) {
+      s3 = (err as Error).message;
+    }
+    process.stdout.write(`\n${s3}\nvitest: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
 }

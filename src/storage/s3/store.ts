@@ -1,0 +1,194 @@
+// S3 driver: the same keys as the filesystem (keys.ts) under an optional prefix.
+// Upload sessions are folders of segment objects (segments.ts), written by
+// stream-upload.ts and joined into the final object by assemble.ts.
+import { Readable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { StorageError, type BlobKey, type BlobStore, type ByteRange, type StoredObjectInfo, type UploadState } from '../blob-store.ts';
+import { keyFromPath, OBJECTS_ROOT, objectPath, stagingPath } from '../keys.ts';
+import { assemble, type CopyOptions } from './assemble.ts';
+import { isNotFound, s3Call, storageError } from './client.ts';
+import { MIN_PART, segmentName, segmentsInRange, sessionOf, uploadStateOf, type Segment } from './segments.ts';
+import { writeStream, type PartOptions } from './stream-upload.ts';
+
+export interface S3StoreOptions {
+  bucket: string;
+  /** Prepended to every key, e.g. 'registry/'. */
+  prefix: string;
+  part: PartOptions;
+  copy: CopyOptions;
+  /** When set, blob reads may be redirected to presigned URLs valid this long. */
+  presignSeconds: number | null;
+}
+
+export class S3BlobStore implements BlobStore {
+  readonly name = 's3';
+  private readonly client: S3Client;
+  private readonly o: S3StoreOptions;
+
+  constructor(client: S3Client, options: S3StoreOptions) {
+    this.client = client;
+    this.o = options;
+  }
+
+  /** Fails fast, with a message an operator can act on, when the bucket cannot be used. */
+  async init(): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.o.bucket }));
+    } catch (err) {
+      const e = storageError(err, `S3 bucket "${this.o.bucket}"`);
+      const reason = e.kind === 'not_found' ? 'does not exist' : e.kind === 'unavailable' ? 'is unreachable' : 'cannot be used';
+      throw new StorageError(e.kind, `S3 bucket "${this.o.bucket}" ${reason}: ${e.message}`, { cause: err });
+    }
+  }
+
+  private objectKey(key: BlobKey): string {
+    return this.o.prefix + objectPath(key);
+  }
+
+  private stagingPrefix(uploadId: string): string {
+    try {
+      return `${this.o.prefix}${stagingPath(uploadId)}/`;
+    } catch (err) {
+      throw new StorageError('io', (err as Error).message);
+    }
+  }
+
+  async stat(key: BlobKey): Promise<{ size: number } | null> {
+    try {
+      const res = await this.client.send(new HeadObjectCommand({ Bucket: this.o.bucket, Key: this.objectKey(key) }));
+      return { size: res.ContentLength ?? 0 };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw storageError(err, `stat ${key}`);
+    }
+  }
+
+  read(key: BlobKey, range?: ByteRange): Promise<Readable> {
+    return this.get(this.objectKey(key), range);
+  }
+
+  private async get(s3Key: string, range?: ByteRange): Promise<Readable> {
+    const res = await s3Call(`read ${s3Key}`, () =>
+      this.client.send(new GetObjectCommand({ Bucket: this.o.bucket, Key: s3Key, ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) })),
+    );
+    return res.Body as Readable;
+  }
+
+  async startUpload(uploadId: string): Promise<UploadState> {
+    this.stagingPrefix(uploadId);
+    return uploadStateOf(uploadId, { segments: [], superseded: [] });
+  }
+
+  async appendUpload(state: UploadState, body: Readable): Promise<UploadState> {
+    const session = sessionOf(state);
+    const folder = this.stagingPrefix(state.uploadId);
+    // The state we were given is committed, so what the last append replaced is garbage now.
+    await this.deleteKeys(session.superseded.map((name) => folder + name));
+    const last = session.segments.at(-1);
+    const merge = last !== undefined && last.size < MIN_PART ? last : null;
+    const prefix = merge ? await this.readAll(folder + merge.name) : null;
+    const name = segmentName(state.size - (merge?.size ?? 0));
+    const target = { client: this.client, bucket: this.o.bucket, key: folder + name };
+    const written = await writeStream(target, prefix, body, this.o.part);
+    if (written === 0) return uploadStateOf(state.uploadId, { ...session, superseded: [] });
+    const kept = merge ? session.segments.slice(0, -1) : session.segments;
+    return uploadStateOf(state.uploadId, { segments: [...kept, { name, size: written }], superseded: merge ? [merge.name] : [] });
+  }
+
+  private async readAll(s3Key: string): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of await this.get(s3Key)) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  async readUpload(state: UploadState, range: ByteRange): Promise<Readable> {
+    const session = sessionOf(state);
+    const folder = this.stagingPrefix(state.uploadId);
+    const pieces = [...segmentsInRange(session.segments, range.start, range.end)];
+    const streams = pieces.map(({ segment, from, to }) => () => this.get(folder + segment.name, { start: from, end: to }));
+    return Readable.from(concat(streams));
+  }
+
+  async completeUpload(state: UploadState, key: BlobKey): Promise<void> {
+    const session = sessionOf(state);
+    const folder = this.stagingPrefix(state.uploadId);
+    if (!(await this.stat(key))) {
+      const sources = session.segments.map((s: Segment) => ({ key: folder + s.name, size: s.size }));
+      await assemble({ client: this.client, bucket: this.o.bucket, key: this.objectKey(key) }, sources, this.o.copy);
+    }
+    await this.removeFolder(folder);
+  }
+
+  async abortUpload(state: UploadState): Promise<void> {
+    await this.removeFolder(this.stagingPrefix(state.uploadId));
+  }
+
+  /** Deletes every object and aborts every multipart upload under a session's folder, including a crashed writer's. */
+  private async removeFolder(folder: string): Promise<void> {
+    const keys: string[] = [];
+    for await (const obj of this.listObjects(folder)) keys.push(obj.key);
+    await this.deleteKeys(keys);
+    const uploads = await s3Call(`list multipart uploads ${folder}`, () =>
+      this.client.send(new ListMultipartUploadsCommand({ Bucket: this.o.bucket, Prefix: folder })),
+    );
+    for (const u of uploads.Uploads ?? []) {
+      await s3Call(`abort multipart upload ${u.Key}`, () =>
+        this.client.send(new AbortMultipartUploadCommand({ Bucket: this.o.bucket, Key: u.Key, UploadId: u.UploadId })),
+      ).catch((err: unknown) => {
+        if (!(err instanceof StorageError && err.kind === 'not_found')) throw err;
+      });
+    }
+  }
+
+  private async deleteKeys(keys: readonly string[]): Promise<void> {
+    await Promise.all(keys.map((k) => s3Call(`delete ${k}`, () => this.client.send(new DeleteObjectCommand({ Bucket: this.o.bucket, Key: k })))));
+  }
+
+  async delete(key: BlobKey): Promise<void> {
+    await this.deleteKeys([this.objectKey(key)]);
+  }
+
+  async *list(): AsyncIterable<StoredObjectInfo> {
+    for await (const obj of this.listObjects(this.o.prefix + OBJECTS_ROOT)) {
+      const key = keyFromPath(obj.key);
+      if (key) yield { key, size: obj.size, modified: obj.modified };
+    }
+  }
+
+  private async *listObjects(prefix: string): AsyncGenerator<{ key: string; size: number; modified: Date }> {
+    let token: string | undefined;
+    do {
+      const page = await s3Call(`list ${prefix}`, () =>
+        this.client.send(new ListObjectsV2Command({ Bucket: this.o.bucket, Prefix: prefix, ContinuationToken: token })),
+      );
+      for (const o of page.Contents ?? []) {
+        if (o.Key) yield { key: o.Key, size: o.Size ?? 0, modified: o.LastModified ?? new Date(0) };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  /** A URL the client can fetch the object from directly, or null when redirects are off. */
+  async presignedUrl(key: BlobKey): Promise<string | null> {
+    if (this.o.presignSeconds === null) return null;
+    const command = new GetObjectCommand({ Bucket: this.o.bucket, Key: this.objectKey(key) });
+    return s3Call(`presign ${key}`, () => getSignedUrl(this.client, command, { expiresIn: this.o.presignSeconds ?? 900 }));
+  }
+}
+
+/** Streams the ranges one after the other, opening each only when the previous is drained. */
+async function* concat(opens: Array<() => Promise<Readable>>): AsyncGenerator<Buffer> {
+  for (const open of opens) {
+    for await (const chunk of await open()) yield chunk as Buffer;
+  }
+}

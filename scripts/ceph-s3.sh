@@ -101,6 +101,10 @@ rgw frontends = beast endpoint=127.0.0.1:$s3_port tcp_nodelay=1
 rgw thread pool size = 64
 rgw dns name =
 rgw enable usage log = false
+# deleted and overwritten data is reclaimed by a garbage collector, by default
+# two hours later: tests and benchmarks churn through gigabytes, so reclaim soon
+rgw gc obj min wait = 10
+rgw gc processor period = 20
 rgw data = $state/rgw
 EOF
 }

@@ -33,6 +33,11 @@ const getBlob: Handler = async (ctx, req, res, { name, arg }) => {
     await sendBlob(ctx, blob, span ?? undefined, (chunk) => writeChunk(res, chunk));
     res.end();
   } catch (err) {
+    if (!res.headersSent) {
+      // Storage failed before the first byte (e.g. S3 unavailable): the client gets a proper error.
+      for (const h of ['Content-Range', 'ETag', 'Docker-Content-Digest', 'Cache-Control', 'Accept-Ranges']) res.removeHeader(h);
+      throw err;
+    }
     // Headers are out: the only honest signal left is to cut the connection.
     res.destroy(err as Error);
   }

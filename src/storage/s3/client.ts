@@ -34,6 +34,8 @@ export function createS3Client(o: S3ClientOptions): S3Client {
     requestHandler: {
       connectionTimeout: o.connectTimeoutMs ?? 3_000,
       requestTimeout: o.idleTimeoutMs ?? 30_000,
+      // without this the SDK only logs a warning and the request waits forever
+      throwOnRequestTimeout: true,
       httpAgent: new Agent(agentOptions),
       httpsAgent: new HttpsAgent(agentOptions),
     },

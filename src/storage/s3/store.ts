@@ -17,6 +17,7 @@ import { StorageError, type BlobKey, type BlobStore, type ByteRange, type Stored
 import { keyFromPath, OBJECTS_ROOT, objectPath, stagingPath } from '../keys.ts';
 import { assemble, type CopyOptions } from './assemble.ts';
 import { isNotFound, s3Call, storageError } from './client.ts';
+import { copyRanges } from './ranged-read.ts';
 import { MIN_PART, segmentName, segmentsInRange, sessionOf, uploadStateOf, type Segment } from './segments.ts';
 import { writeStream, type PartOptions } from './stream-upload.ts';
 
@@ -75,6 +76,11 @@ export class S3BlobStore implements BlobStore {
 
   read(key: BlobKey, range?: ByteRange): Promise<Readable> {
     return this.get(this.objectKey(key), range);
+  }
+
+  /** Blob GETs: consecutive ranges, a few in flight (ranged-read.ts). */
+  copyTo(key: BlobKey, range: ByteRange | undefined, write: (chunk: Buffer) => Promise<void>): Promise<void> {
+    return copyRanges(this.client, this.o.bucket, this.objectKey(key), range, write);
   }
 
   private async get(s3Key: string, range?: ByteRange): Promise<Readable> {

@@ -5,6 +5,7 @@
 //
 //   node bench/s3/run.ts        knobs: BENCH_SIZE_MIB (1024), BENCH_ROUNDS (3), BENCH_DIR
 import { spawn } from 'node:child_process';
+import { request } from 'node:http';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { closeClient } from '../lib/client.ts';
@@ -43,6 +44,27 @@ async function startDistributionS3(base: string, s3: S3Server, bucket: string): 
   return { name: 'distribution', url, pid: child.pid as number, dataDir: base, stop };
 }
 
+/** Downloads a blob following one redirect (node:http both hops, like the proxied pull); returns MB/s. */
+async function pullFollowing(base: string, repo: string, digest: string, size: number): Promise<number> {
+  const get = (url: string) =>
+    new Promise<{ status: number; location?: string; bytes: number }>((resolve, reject) => {
+      request(url, (res) => {
+        let bytes = 0;
+        res.on('data', (c: Buffer) => (bytes += c.length));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, bytes }));
+        res.on('error', reject);
+      })
+        .on('error', reject)
+        .end();
+    });
+  const t0 = performance.now();
+  const first = await get(`${base}/v2/${repo}/blobs/${digest}`);
+  if (first.status !== 307 || !first.location) throw new Error(`expected a redirect, got ${first.status}`);
+  const second = await get(first.location);
+  if (second.bytes !== size) throw new Error(`pulled ${second.bytes} bytes`);
+  return size / ((performance.now() - t0) / 1000) / 1e6;
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] as number;
@@ -58,8 +80,12 @@ async function main(): Promise<void> {
     await createBucket(s3, `bench-distribution-${run}`);
     const bollard = await startBollard(base, bollardS3Env(s3, `bench-bollard-${run}`));
     started.push(bollard);
+    // a second process on the same database and bucket, answering blob GETs with 307 to S3
+    const redirecting = await startBollard(base, { ...bollardS3Env(s3, `bench-bollard-${run}`), BOLLARD_S3_REDIRECT: 'true' }, bollard);
+    started.push(redirecting);
     const distribution = await startDistributionS3(base, s3, `bench-distribution-${run}`);
     started.push(distribution);
+    const redirected: number[] = [];
     const results: Record<string, { push: number[]; pull: number[] }> = { bollard: { push: [], pull: [] }, distribution: { push: [], pull: [] } };
     for (let round = 0; round < ROUNDS; round++) {
       const file = await makeRandomFile(join(base, `blob-${round}.bin`), SIZE);
@@ -71,6 +97,8 @@ async function main(): Promise<void> {
         results[r.name]?.pull.push(pull);
         log(`round ${round + 1} ${r.name}: push ${push.toFixed(0)} MB/s, pull ${pull.toFixed(0)} MB/s`);
       }
+      redirected.push(await pullFollowing(redirecting.url, 'bench/s3', file.digest, file.size));
+      log(`round ${round + 1} bollard, BOLLARD_S3_REDIRECT=true: pull ${redirected.at(-1)?.toFixed(0)} MB/s`);
       await rm(file.path);
     }
     const b = results.bollard as { push: number[]; pull: number[] };
@@ -81,7 +109,8 @@ async function main(): Promise<void> {
     ] as const;
     process.stdout.write(`\n| ${SIZE / MiB} MiB blob, S3 (Ceph RGW), median of ${ROUNDS} | Bollard MB/s | distribution 2.8.2 MB/s | ratio |\n|---|---|---|---|\n`);
     for (const [what, bv, dv] of rows) process.stdout.write(`| ${what} | ${bv.toFixed(0)} | ${dv.toFixed(0)} | ${(bv / dv).toFixed(2)}x |\n`);
-    process.stdout.write(`\nall rounds: ${JSON.stringify(results)}\n`);
+    process.stdout.write(`| pull, Bollard with BOLLARD_S3_REDIRECT=true (307 to a presigned URL) | ${median(redirected).toFixed(0)} | ${median(d.pull).toFixed(0)} (redirect disabled) | ${(median(redirected) / median(d.pull)).toFixed(2)}x |\n`);
+    process.stdout.write(`\nall rounds: ${JSON.stringify({ ...results, redirected })}\n`);
   } finally {
     for (const r of started.reverse()) await r.stop().catch(() => undefined);
     closeClient();

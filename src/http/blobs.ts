@@ -1,13 +1,21 @@
 import type { Response } from 'express';
 import { parseDigest } from '../digest/digest.ts';
 import { RegistryError } from '../errors/codes.ts';
-import { deleteBlob, sendBlob, statBlob } from '../registry/blobs.ts';
+import { blobRedirect, deleteBlob, sendBlob, statBlob } from '../registry/blobs.ts';
 import { byteRange } from './params.ts';
 import type { Handler, MethodTable } from './route.ts';
 
 const getBlob: Handler = async (ctx, req, res, { name, arg }) => {
   const blob = await statBlob(ctx, name, parseDigest(arg));
   res.setHeader('Docker-Content-Digest', blob.digest.text);
+  const redirect = req.method === 'GET' ? await blobRedirect(ctx, blob) : null;
+  if (redirect) {
+    // the client fetches (and ranges) straight from storage, as distribution's redirects do
+    res.status(307).setHeader('Location', redirect);
+    res.setHeader('Content-Length', 0);
+    res.end();
+    return;
+  }
   res.setHeader('Accept-Ranges', 'bytes');
   res.setHeader('ETag', `"${blob.digest.text}"`);
   res.setHeader('Cache-Control', 'max-age=31536000');

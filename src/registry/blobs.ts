@@ -44,6 +44,12 @@ export async function sendBlob(ctx: RegistryContext, blob: BlobInfo, range: Byte
   }
 }
 
+/** A URL the client may fetch the blob from directly (S3 with redirects on), or null. */
+export async function blobRedirect(ctx: RegistryContext, blob: BlobInfo): Promise<string | null> {
+  if (!ctx.store.presignedUrl) return null;
+  return ctx.store.presignedUrl(blobKey(blob.row.blake3)).catch((e: unknown) => Promise.reject(storageFailure(e)));
+}
+
 /**
  * Links an existing blob into `name` without moving bytes. With `from`, only a
  * blob that repository links is mounted; without it (automatic mount) any blob

@@ -44,7 +44,10 @@ export interface BlobStore {
    */
   copyTo?(key: BlobKey, range: ByteRange | undefined, write: (chunk: Buffer) => Promise<void>): Promise<void>;
   startUpload(uploadId: string): Promise<UploadState>;
-  /** Appends body at state.size; resolves with the new state once the bytes are durable. */
+  /**
+   * Appends body at state.size. Staged bytes need not be durable yet: completeUpload makes the
+   * object durable, and the digest verified before it catches any staged byte a crash lost.
+   */
   appendUpload(state: UploadState, body: Readable): Promise<UploadState>;
   readUpload(state: UploadState, range: ByteRange): Promise<Readable>;
   /** Makes the staged bytes the object `key` (idempotent when it already exists) and drops the staging. */

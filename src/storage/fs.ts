@@ -83,8 +83,10 @@ export class FsBlobStore implements BlobStore {
     try {
       // Positional writes at the committed offset: bytes a failed earlier attempt
       // left past it are overwritten, or cut off when the upload completes.
+      // No sync per append: completeUpload syncs before the object becomes
+      // visible, and staged bytes lost in a crash can only fail the final digest
+      // check (the upload is refused), never make a bad blob.
       const written = await writeAt(fh, body, state.size);
-      await fh.datasync();
       return { uploadId: state.uploadId, size: state.size + written };
     } catch (err) {
       throw err instanceof StorageError ? err : ioError(err);

@@ -85,6 +85,29 @@ export async function startBollard(baseDir: string, env: Record<string, string> 
   return { name: replicaOf ? 'bollard-replica' : 'bollard', url, pid: child.pid as number, dataDir: dir, databaseUrl, stop };
 }
 
+/**
+ * distribution's configuration: Debian's defaults on loopback, without auth or
+ * access log, deletes on, and the given storage driver section.
+ */
+export function distributionConfig(storage: string[], port: number): string {
+  return [
+    'version: 0.1',
+    'log:',
+    '  level: error',
+    '  accesslog:',
+    '    disabled: true',
+    'storage:',
+    '  cache:',
+    '    blobdescriptor: inmemory',
+    ...storage,
+    '  delete:',
+    '    enabled: true',
+    'http:',
+    `  addr: 127.0.0.1:${port}`,
+    '',
+  ].join('\n');
+}
+
 export function ensureDistribution(): void {
   if (existsSync(DISTRIBUTION)) return;
   process.stderr.write('installing Debian docker-registry (distribution 2.8.2) with apt-get\n');
@@ -98,27 +121,7 @@ export async function startDistribution(baseDir: string): Promise<Registry> {
   const dir = await mkdtemp(join(baseDir, 'distribution-'));
   const port = await freePort();
   const config = join(dir, 'config.yml');
-  // Debian's default configuration, on loopback, without auth.
-  await writeFile(
-    config,
-    [
-      'version: 0.1',
-      'log:',
-      '  level: error',
-      '  accesslog:',
-      '    disabled: true',
-      'storage:',
-      '  cache:',
-      '    blobdescriptor: inmemory',
-      '  filesystem:',
-      `    rootdirectory: ${join(dir, 'data')}`,
-      '  delete:',
-      '    enabled: true',
-      'http:',
-      `  addr: 127.0.0.1:${port}`,
-      '',
-    ].join('\n'),
-  );
+  await writeFile(config, distributionConfig(['  filesystem:', `    rootdirectory: ${join(dir, 'data')}`], port));
   const child = spawn(DISTRIBUTION, ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   const url = `http://127.0.0.1:${port}`;
   await waitReady(url, child, track(child));

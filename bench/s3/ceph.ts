@@ -2,6 +2,7 @@
 // (scripts/ceph-s3.sh), and fresh buckets for each registry under test.
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { distributionConfig } from '../lib/servers.ts';
 import {
   AbortMultipartUploadCommand,
   CreateBucketCommand,
@@ -77,30 +78,20 @@ export function bollardS3Env(s: S3Server, bucket: string): Record<string, string
 
 /** distribution 2.8.2's configuration for its S3 driver on this server. */
 export function distributionS3Config(s: S3Server, bucket: string, port: number): string {
-  return [
-    'version: 0.1',
-    'log:',
-    '  level: error',
-    '  accesslog:',
-    '    disabled: true',
-    'storage:',
-    '  cache:',
-    '    blobdescriptor: inmemory',
-    '  s3:',
-    `    accesskey: ${s.accessKeyId}`,
-    `    secretkey: ${s.secretAccessKey}`,
-    `    region: ${s.region}`,
-    `    regionendpoint: ${s.endpoint}`,
-    `    bucket: ${bucket}`,
-    '    secure: false',
-    '    v4auth: true',
-    '    rootdirectory: /registry',
-    '  redirect:',
-    '    disable: true',
-    '  delete:',
-    '    enabled: true',
-    'http:',
-    `  addr: 127.0.0.1:${port}`,
-    '',
-  ].join('\n');
+  return distributionConfig(
+    [
+      '  s3:',
+      `    accesskey: ${s.accessKeyId}`,
+      `    secretkey: ${s.secretAccessKey}`,
+      `    region: ${s.region}`,
+      `    regionendpoint: ${s.endpoint}`,
+      `    bucket: ${bucket}`,
+      '    secure: false',
+      '    v4auth: true',
+      '    rootdirectory: /registry',
+      '  redirect:',
+      '    disable: true',
+    ],
+    port,
+  );
 }

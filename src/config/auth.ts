@@ -1,7 +1,7 @@
 // Access-control configuration, read from the environment and validated once,
 // separately from the core config: BOLLARD_AUTH=none keeps the registry open.
 import { z } from 'zod';
-import { ConfigError } from './index.ts';
+import { ConfigError, parseEnv } from './index.ts';
 
 const seconds = (min: number, max: number, dflt: number) => z.coerce.number().int().min(min).max(max).default(dflt);
 
@@ -31,14 +31,7 @@ export interface AuthConfig {
 }
 
 export function loadAuthConfig(env: NodeJS.ProcessEnv = process.env): AuthConfig {
-  const present = Object.fromEntries(Object.entries(env).filter(([k, v]) => k in AuthEnvSchema.shape && v !== ''));
-  const parsed = AuthEnvSchema.safeParse(present);
-  if (!parsed.success) {
-    // never echo a value: these variables hold secrets
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
-  }
-  const e = parsed.data;
+  const e = parseEnv(AuthEnvSchema, env);
   if (e.BOLLARD_AUTH_SIGNING_KEY && e.BOLLARD_AUTH_SIGNING_KEY_FILE) {
     throw new ConfigError('invalid configuration:\n  BOLLARD_AUTH_SIGNING_KEY and BOLLARD_AUTH_SIGNING_KEY_FILE are exclusive');
   }

@@ -73,14 +73,22 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const present = Object.fromEntries(Object.entries(env).filter(([k, v]) => k in EnvSchema.shape && v !== ''));
-  const parsed = EnvSchema.safeParse(present);
+/**
+ * Validates the variables a schema names (empty ones count as unset). Errors
+ * name the variable and the rule, never the value: some hold secrets.
+ */
+export function parseEnv<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
+  const present = Object.fromEntries(Object.entries(env).filter(([k, v]) => k in schema.shape && v !== ''));
+  const parsed = schema.safeParse(present);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
-  const e = parsed.data;
+  return parsed.data;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const e = parseEnv(EnvSchema, env);
   const idx = e.BOLLARD_LISTEN.lastIndexOf(':');
   const host = e.BOLLARD_LISTEN.slice(0, idx).replace(/^\[|\]$/g, '');
   const port = Number(e.BOLLARD_LISTEN.slice(idx + 1));

@@ -9,12 +9,13 @@ function digestColumn(d: Digest) {
   return d.algorithm === 'sha256' ? sql.fragment`b.sha256` : sql.fragment`b.sha512`;
 }
 
-/** The blob with this digest, if the repository links it. */
-export async function findLinkedBlob(db: CommonQueryMethods, repositoryId: number, digest: Digest): Promise<BlobRow | null> {
+/** The blob with this digest, if the named repository links it (one round trip: a hot path). */
+export async function findLinkedBlob(db: CommonQueryMethods, repository: string, digest: Digest): Promise<BlobRow | null> {
   return db.maybeOne(sql.type(BlobRow)`
-    SELECT b.id, b.blake3, b.size FROM blobs b
-    JOIN repository_blobs rb ON rb.blob_id = b.id AND rb.repository_id = ${repositoryId}
-    WHERE ${digestColumn(digest)} = ${sql.binary(Buffer.from(digest.hex, 'hex'))}`);
+    SELECT b.id, b.blake3, b.size FROM repositories r
+    JOIN repository_blobs rb ON rb.repository_id = r.id
+    JOIN blobs b ON b.id = rb.blob_id
+    WHERE r.name = ${repository} AND ${digestColumn(digest)} = ${sql.binary(Buffer.from(digest.hex, 'hex'))}`);
 }
 
 /** The blob with this digest anywhere in the registry. */

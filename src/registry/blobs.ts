@@ -17,8 +17,7 @@ export interface BlobInfo {
 
 /** The blob if this repository links it; blobs elsewhere in the registry stay invisible. */
 export async function statBlob(ctx: RegistryContext, name: RepoName, digest: Digest): Promise<BlobInfo> {
-  const repositoryId = await findRepository(ctx.pool, name);
-  const row = repositoryId === null ? null : await findLinkedBlob(ctx.pool, repositoryId, digest);
+  const row = await findLinkedBlob(ctx.pool, name, digest);
   if (!row) throw new RegistryError('BLOB_UNKNOWN', { digest: digest.text });
   return { digest, size: row.size, row };
 }
@@ -58,8 +57,7 @@ export async function blobRedirect(ctx: RegistryContext, blob: BlobInfo): Promis
 export async function mountBlob(ctx: RegistryContext, name: RepoName, digest: Digest, from: RepoName | null): Promise<boolean> {
   let row: BlobRow | null;
   if (from !== null) {
-    const sourceId = await findRepository(ctx.pool, from);
-    row = sourceId === null ? null : await findLinkedBlob(ctx.pool, sourceId, digest);
+    row = await findLinkedBlob(ctx.pool, from, digest);
   } else {
     if (!ctx.options.autoMount) return false;
     row = await findBlob(ctx.pool, digest);

@@ -11,6 +11,8 @@ import { createLogger, type Logger } from './logger.ts';
 import { createBlobStore } from './storage/index.ts';
 import { listenForChanges } from './db/notify.ts';
 import { ManifestCache } from './registry/manifest-cache.ts';
+import { loadGcConfig } from './config/gc.ts';
+import { startGcWorker } from './registry/gc-worker.ts';
 
 export interface RunningRegistry {
   url: string;
@@ -21,6 +23,7 @@ export interface RunningRegistry {
 export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<RunningRegistry> {
   const config = loadConfig(env);
   const authConfig = loadAuthConfig(env);
+  const gcConfig = loadGcConfig(env);
   const log = createLogger(config.logLevel);
   let embedded: EmbeddedDatabase | null = null;
   let databaseUrl = config.databaseUrl;
@@ -43,6 +46,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
     const auth = authConfig.mode === 'token' ? await createAuth(pool, authConfig, log) : undefined;
     const app = createApp({ pool, store, log, options: config, manifestCache, ...(auth ? { auth } : {}) });
     const server = await listen(app, config);
+    const gc = gcConfig.enabled ? startGcWorker({ pool, store }, gcConfig, log) : null;
     const url = `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${addressPort(server)}`;
     log.info('bollard listening', { url, storage: store.name, dataDir: config.dataDir, embeddedPostgres: embedded !== null, auth: authConfig.mode });
     const openPoolRef = pool;
@@ -50,6 +54,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
       url,
       config,
       stop: async () => {
+        await gc?.stop();
         await listener.close();
         await shutdown(server, openPoolRef, embedded, log);
       },

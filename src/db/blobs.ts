@@ -15,17 +15,33 @@ export async function findLinkedBlob(db: CommonQueryMethods, repository: string,
     SELECT b.id, b.blake3, b.size FROM repositories r
     JOIN repository_blobs rb ON rb.repository_id = r.id
     JOIN blobs b ON b.id = rb.blob_id
-    WHERE r.name = ${repository} AND ${digestColumn(digest)} = ${sql.binary(Buffer.from(digest.hex, 'hex'))}`);
+    WHERE r.name = ${repository} AND ${digestColumn(digest)} = ${sql.binary(Buffer.from(digest.hex, 'hex'))}
+      AND b.quarantined_at IS NULL`);
 }
 
-/** The blob with this digest anywhere in the registry. */
+/** The blob with this digest anywhere in the registry (quarantined ones excepted: their bytes are gone). */
 export async function findBlob(db: CommonQueryMethods, digest: Digest): Promise<BlobRow | null> {
   return db.maybeOne(sql.type(BlobRow)`
     SELECT b.id, b.blake3, b.size FROM blobs b
-    WHERE ${digestColumn(digest)} = ${sql.binary(Buffer.from(digest.hex, 'hex'))}`);
+    WHERE ${digestColumn(digest)} = ${sql.binary(Buffer.from(digest.hex, 'hex'))} AND b.quarantined_at IS NULL`);
 }
 
-/** Inserts the blob row, or adds a missing API digest to the row with the same BLAKE3. */
+/**
+ * Locks the blob row (the lock order puts blobs before repository_blobs); null when it
+ * is gone, e.g. collected since it was looked up.
+ */
+export async function lockBlob(db: CommonQueryMethods, ref: { id: number } | { digest: Digest }): Promise<number | null> {
+  const where = 'id' in ref
+    ? sql.fragment`b.id = ${ref.id}`
+    : sql.fragment`${digestColumn(ref.digest)} = ${sql.binary(Buffer.from(ref.digest.hex, 'hex'))}`;
+  return db.maybeOneFirst(sql.type(z.object({ id: z.number() }))`
+    SELECT b.id FROM blobs b WHERE ${where} FOR NO KEY UPDATE`);
+}
+
+/**
+ * Inserts the blob row, or adds a missing API digest to the row with the same BLAKE3.
+ * A quarantined row is healed: the caller has just written (or found) good bytes.
+ */
 export async function upsertBlob(
   db: CommonQueryMethods,
   blob: { blake3: Buffer; size: number; sha256?: Buffer; sha512?: Buffer },
@@ -37,7 +53,8 @@ export async function upsertBlob(
     VALUES (${sql.binary(blob.blake3)}, ${blob.size}, ${sha256}, ${sha512})
     ON CONFLICT (blake3) DO UPDATE SET
       sha256 = COALESCE(blobs.sha256, EXCLUDED.sha256),
-      sha512 = COALESCE(blobs.sha512, EXCLUDED.sha512)
+      sha512 = COALESCE(blobs.sha512, EXCLUDED.sha512),
+      quarantined_at = NULL
     RETURNING id`);
 }
 

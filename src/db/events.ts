@@ -4,17 +4,30 @@
 import { Encoder } from 'cbor-x';
 import { sql, type CommonQueryMethods } from 'slonik';
 
-export type EventKind = 'blob.push' | 'blob.mount' | 'blob.delete' | 'manifest.push' | 'manifest.delete' | 'tag.set' | 'tag.delete';
+export type EventKind =
+  | 'blob.push'
+  | 'blob.mount'
+  | 'blob.delete'
+  | 'blob.quarantine'
+  | 'manifest.push'
+  | 'manifest.delete'
+  | 'tag.set'
+  | 'tag.delete'
+  | 'gc.delete';
 
 export interface RegistryEvent {
   kind: EventKind;
-  repository: string;
+  /** Absent for registry-wide events (a collected blob belongs to no repository). */
+  repository?: string;
   digest?: string;
   tag?: string;
   actor?: string;
   mediaType?: string;
   size?: number;
   from?: string;
+  /** gc.delete: what was collected ('manifest', 'link' or 'blob'); blob.quarantine: 'mismatch' or 'missing'. */
+  target?: string;
+  reason?: string;
 }
 
 const encoder = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
@@ -29,6 +42,6 @@ export function encodeEvent(event: RegistryEvent): Buffer {
 export async function appendEvent(db: CommonQueryMethods, event: RegistryEvent): Promise<void> {
   await db.query(sql.unsafe`
     INSERT INTO events (kind, repository, digest, tag, actor, payload)
-    VALUES (${event.kind}, ${event.repository}, ${event.digest ?? null}, ${event.tag ?? null},
+    VALUES (${event.kind}, ${event.repository ?? null}, ${event.digest ?? null}, ${event.tag ?? null},
             ${event.actor ?? null}, ${sql.binary(encodeEvent(event))})`);
 }

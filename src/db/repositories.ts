@@ -34,3 +34,11 @@ export async function listRepositories(
     ORDER BY r.name
     LIMIT ${limit}`);
 }
+
+/**
+ * Every change to a repository's manifests or tags takes this lock first, which
+ * serialises them per repository (see the lock order in migrations/0003_gc.sql).
+ */
+export async function lockRepositoryForWrite(db: CommonQueryMethods, repositoryId: number): Promise<void> {
+  await db.query(sql.unsafe`SELECT id FROM repositories WHERE id = ${repositoryId} FOR NO KEY UPDATE`);
+}

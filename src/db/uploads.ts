@@ -66,3 +66,25 @@ export async function deleteSession(db: CommonQueryMethods, id: string): Promise
     DELETE FROM upload_sessions WHERE id = ${id}::uuid RETURNING id::text`);
   return row !== null;
 }
+
+const ExpiredRow = z.object({ id: z.string(), byte_offset: z.number(), driver_state: z.instanceof(Buffer) });
+
+/** Deletes sessions idle this long whose lease is free (skipping rows a writer holds) and returns them. */
+export async function takeExpiredSessions(db: CommonQueryMethods, idleSeconds: number, limit: number) {
+  return db.any(sql.type(ExpiredRow)`
+    DELETE FROM upload_sessions WHERE id IN (
+      SELECT id FROM upload_sessions
+      WHERE updated_at < now() - make_interval(secs => ${idleSeconds})
+        AND (lease_until IS NULL OR lease_until < now())
+      ORDER BY updated_at LIMIT ${limit}
+      FOR UPDATE SKIP LOCKED)
+    RETURNING id::text, byte_offset, driver_state`);
+}
+
+/** Which of these upload ids have a session row. */
+export async function existingSessions(db: CommonQueryMethods, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const found = await db.anyFirst(sql.type(z.object({ id: z.string() }))`
+    SELECT id::text FROM upload_sessions WHERE id = ANY(${sql.array([...ids], 'uuid')})`);
+  return new Set(found);
+}

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Digest } from '../digest/digest.ts';
-import { findBlob, findLinkedBlob, linkBlob, lockLink, unlinkBlob, type BlobRow } from '../db/blobs.ts';
+import { findBlob, findLinkedBlob, linkBlob, lockBlob, lockLink, unlinkBlob, type BlobRow } from '../db/blobs.ts';
 import { appendEvent } from '../db/events.ts';
 import { ensureRepository, findRepository } from '../db/repositories.ts';
 import { RegistryError } from '../errors/codes.ts';
@@ -66,13 +66,15 @@ export async function mountBlob(ctx: RegistryContext, name: RepoName, digest: Di
   const stored = await ctx.store.stat(blobKey(row.blake3)).catch((e: unknown) => Promise.reject(storageFailure(e)));
   if (!stored) return false;
   const blobId = row.id;
-  await ctx.pool.transaction(async (tx) => {
+  return ctx.pool.transaction(async (tx) => {
     const repositoryId = await ensureRepository(tx, name);
+    // collected since it was looked up: the client uploads it instead
+    if ((await lockBlob(tx, { id: blobId })) === null) return false;
     if (await linkBlob(tx, repositoryId, blobId)) {
       await appendEvent(tx, { kind: 'blob.mount', repository: name, digest: digest.text, ...(from ? { from } : {}) });
     }
+    return true;
   });
-  return true;
 }
 
 /** Unlinks the blob from the repository. A blob that manifests of the repository still list is refused. */
@@ -81,6 +83,7 @@ export async function deleteBlob(ctx: RegistryContext, name: RepoName, digest: D
   const repositoryId = await findRepository(ctx.pool, name);
   if (repositoryId === null) throw new RegistryError('BLOB_UNKNOWN', { digest: digest.text });
   await ctx.pool.transaction(async (tx) => {
+    await lockBlob(tx, { digest }); // the lock order: blobs before repository_blobs
     const link = await lockLink(tx, repositoryId, digest);
     if (!link) throw new RegistryError('BLOB_UNKNOWN', { digest: digest.text });
     if (link.refcount > 0) {

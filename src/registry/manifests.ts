@@ -3,7 +3,7 @@ import { digestFromBuffer, type Digest } from '../digest/digest.ts';
 import { appendEvent } from '../db/events.ts';
 import { notifyManifestChange } from '../db/notify.ts';
 import * as q from '../db/manifests.ts';
-import { ensureRepository, findRepository } from '../db/repositories.ts';
+import { ensureRepository, findRepository, lockRepositoryForWrite } from '../db/repositories.ts';
 import { deleteTag, deleteTagsOf, setTag } from '../db/tags.ts';
 import { RegistryError } from '../errors/codes.ts';
 import type { CommonQueryMethods } from 'slonik';
@@ -49,11 +49,12 @@ export async function putManifest(
   }
   await ctx.pool.transaction(async (tx) => {
     const repositoryId = await ensureRepository(tx, name);
+    await lockRepositoryForWrite(tx, repositoryId);
     let manifest = await q.findManifestByDigest(tx, repositoryId, digest.text);
     let manifestId = manifest?.id ?? null;
     if (manifestId === null) {
-      const blobIds = await resolveBlobs(tx, repositoryId, parsed.blobs);
       const childIds = await resolveChildren(tx, repositoryId, parsed.children);
+      const blobIds = await resolveBlobs(tx, repositoryId, parsed.blobs);
       manifestId = await q.insertManifest(tx, {
         repositoryId,
         digest: digest.text,
@@ -130,6 +131,7 @@ export async function deleteManifest(ctx: RegistryContext, name: RepoName, ref: 
   const unknown = new RegistryError('MANIFEST_UNKNOWN', ref.kind === 'tag' ? { tag: ref.tag } : { digest: ref.digest.text });
   if (repositoryId === null) throw unknown;
   await ctx.pool.transaction(async (tx) => {
+    await lockRepositoryForWrite(tx, repositoryId);
     await notifyManifestChange(tx, name);
     if (ref.kind === 'tag') {
       if ((await deleteTag(tx, repositoryId, ref.tag)) === null) throw unknown;

@@ -1,10 +1,12 @@
 // Upload sessions. The commit protocol for a blob (described here once):
 //   1. bytes are appended to the session's staging in storage, hashed on the way
 //      (SHA-256 or SHA-512 for the API, BLAKE3 for the key) in the same pass;
-//   2. on completion the digest is verified, the staged bytes become the object
-//      keyed by BLAKE3 (durable before step 3);
-//   3. one transaction upserts the blob row, links it to the repository, deletes
-//      the session row and appends the event.
+//   2. on completion the digest is verified and the blob's key pinned (so no
+//      collector deletes those bytes until step 3; src/registry/pins.ts), then the
+//      staged bytes become the object keyed by BLAKE3 (durable before step 3), or
+//      are dropped when that object exists already (global dedupe);
+//   3. one transaction drops the pin, upserts the blob row, links it to the
+//      repository, deletes the session row and appends the event.
 // A failure before 3 leaves no row; the unreferenced bytes are swept later.
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -19,6 +21,7 @@ import { RegistryError } from '../errors/codes.ts';
 import { blobKey, type UploadState } from '../storage/blob-store.ts';
 import type { RegistryContext } from './context.ts';
 import { hasherFrom } from './hasher-cache.ts';
+import { consumePin, pinBlob, releasePin } from './pins.ts';
 import type { RepoName } from './names.ts';
 import { storageFailure } from './storage-errors.ts';
 
@@ -187,18 +190,25 @@ export async function finishUpload(
 
 /** Steps 2 and 3 of the commit protocol: durable object at its BLAKE3 key, then one transaction. */
 async function commitBlob(ctx: RegistryContext, name: RepoName, state: UploadState, result: HashResult, sessionId: string | null): Promise<void> {
-  await ctx.store.completeUpload(state, blobKey(result.blake3)).catch((e: unknown) => Promise.reject(storageFailure(e)));
-  await ctx.pool.transaction(async (tx) => {
-    const repositoryId = await ensureRepository(tx, name);
-    const blobId = await upsertBlob(tx, {
-      blake3: result.blake3,
-      size: result.size,
-      [result.digest.algorithm]: Buffer.from(result.digest.hex, 'hex'),
+  const pin = await pinBlob(ctx.pool, result.blake3);
+  try {
+    await ctx.store.completeUpload(state, blobKey(result.blake3)).catch((e: unknown) => Promise.reject(storageFailure(e)));
+    await ctx.pool.transaction(async (tx) => {
+      await consumePin(tx, pin);
+      const repositoryId = await ensureRepository(tx, name);
+      const blobId = await upsertBlob(tx, {
+        blake3: result.blake3,
+        size: result.size,
+        [result.digest.algorithm]: Buffer.from(result.digest.hex, 'hex'),
+      });
+      await linkBlob(tx, repositoryId, blobId);
+      if (sessionId) await sessions.deleteSession(tx, sessionId);
+      await appendEvent(tx, { kind: 'blob.push', repository: name, digest: result.digest.text, size: result.size });
     });
-    await linkBlob(tx, repositoryId, blobId);
-    if (sessionId) await sessions.deleteSession(tx, sessionId);
-    await appendEvent(tx, { kind: 'blob.push', repository: name, digest: result.digest.text, size: result.size });
-  });
+  } catch (err) {
+    await releasePin(ctx.pool, pin);
+    throw err;
+  }
 }
 
 export async function cancelUpload(ctx: RegistryContext, name: RepoName, id: string): Promise<void> {

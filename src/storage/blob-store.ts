@@ -28,6 +28,7 @@ export interface UploadState {
 }
 
 export interface StoredObjectInfo {
+  /** The BLAKE3 key of an object; the upload id when listing uploads. */
   key: BlobKey;
   size: number;
   modified: Date;
@@ -52,10 +53,13 @@ export interface BlobStore {
   readUpload(state: UploadState, range: ByteRange): Promise<Readable>;
   /** Makes the staged bytes the object `key` (idempotent when it already exists) and drops the staging. */
   completeUpload(state: UploadState, key: BlobKey): Promise<void>;
+  /** Drops a session's staged bytes; needs only state.uploadId, so sweeps can drop orphans. */
   abortUpload(state: UploadState): Promise<void>;
   delete(key: BlobKey): Promise<void>;
-  /** Committed objects, for sweeps. */
-  list(): AsyncIterable<StoredObjectInfo>;
+  /** Committed objects, or the staged uploads (key = upload id), for sweeps. */
+  list(area?: 'objects' | 'uploads'): AsyncIterable<StoredObjectInfo>;
+  /** Moves a damaged object out of the way (kept for inspection under quarantine/), or does nothing when it is gone. */
+  quarantine(key: BlobKey): Promise<void>;
   /** Optional: a URL clients may fetch the object from directly (a redirect), or null. */
   presignedUrl?(key: BlobKey): Promise<string | null>;
 }

@@ -14,7 +14,7 @@ import {
   type StoredObjectInfo,
   type UploadState,
 } from './blob-store.ts';
-import { objectPath } from './keys.ts';
+import { objectPath, quarantinePath } from './keys.ts';
 
 const READ_CHUNK = 1024 * 1024;
 const WRITE_CHUNK = 1024 * 1024;
@@ -133,7 +133,15 @@ export class FsBlobStore implements BlobStore {
     });
   }
 
-  async *list(): AsyncIterable<StoredObjectInfo> {
+  async *list(area: 'objects' | 'uploads' = 'objects'): AsyncIterable<StoredObjectInfo> {
+    if (area === 'uploads') {
+      for await (const entry of await opendir(join(this.root, 'uploads'))) {
+        if (!entry.isFile() || !/^[0-9a-f-]{36}$/.test(entry.name)) continue;
+        const s = await stat(join(this.root, 'uploads', entry.name)).catch(() => null);
+        if (s) yield { key: blobKey(entry.name), size: s.size, modified: s.mtime };
+      }
+      return;
+    }
     const base = join(this.root, 'blobs', 'blake3');
     for await (const prefix of await opendir(base)) {
       if (!prefix.isDirectory()) continue;
@@ -143,6 +151,15 @@ export class FsBlobStore implements BlobStore {
         if (s) yield { key: blobKey(entry.name), size: s.size, modified: s.mtime };
       }
     }
+  }
+
+  async quarantine(key: BlobKey): Promise<void> {
+    const target = join(this.root, quarantinePath(key, new Date()));
+    await mkdir(join(this.root, 'quarantine'), { recursive: true });
+    await rename(this.objectPath(key), target).catch((err: unknown) => {
+      if (!isNotFound(err)) throw ioError(err);
+    });
+    await fsyncDir(join(this.root, 'blobs', 'blake3', key.slice(0, 2)));
   }
 }
 

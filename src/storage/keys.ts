@@ -2,6 +2,7 @@
 //
 //   [prefix]blobs/blake3/<first two hex chars>/<64 hex chars>   committed objects, written once, never changed
 //   [prefix]uploads/<session uuid>                             staged bytes of an upload session
+//   [prefix]quarantine/<64 hex chars>.<unix ms>                 an object the scrub found damaged
 //
 // The filesystem driver keeps a session's bytes in one file at uploads/<uuid>
 // under its root directory. S3 cannot append to an object, so the S3 driver keeps
@@ -29,4 +30,17 @@ export function stagingPath(uploadId: string): string {
 export function keyFromPath(path: string): BlobKey | null {
   const m = /blobs\/blake3\/([0-9a-f]{2})\/([0-9a-f]{64})$/.exec(path);
   return m && m[2]?.startsWith(m[1] as string) ? (m[2] as BlobKey) : null;
+}
+
+export const UPLOADS_ROOT = 'uploads/';
+
+/** Where the scrub moves a damaged object. */
+export function quarantinePath(key: BlobKey, at: Date): string {
+  return `quarantine/${key}.${at.getTime()}`;
+}
+
+/** The upload id a staging path starts with, or null. */
+export function uploadIdFromPath(path: string): string | null {
+  const m = /uploads\/([0-9a-f-]{36})(\/|$)/.exec(path);
+  return m && UUID.test(m[1] as string) ? (m[1] as string) : null;
 }

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { StorageError, type BlobKey, type BlobStore, type ByteRange, type StoredObjectInfo, type UploadState } from '../blob-store.ts';
-import { keyFromPath, OBJECTS_ROOT, objectPath, stagingPath } from '../keys.ts';
+import { keyFromPath, OBJECTS_ROOT, objectPath, quarantinePath, stagingPath, UPLOADS_ROOT, uploadIdFromPath } from '../keys.ts';
 import { assemble, type CopyOptions } from './assemble.ts';
 import { isNotFound, s3Call, storageError } from './client.ts';
 import { copyRanges } from './ranged-read.ts';
@@ -164,11 +164,51 @@ export class S3BlobStore implements BlobStore {
     await this.deleteKeys([this.objectKey(key)]);
   }
 
-  async *list(): AsyncIterable<StoredObjectInfo> {
+  async *list(area: 'objects' | 'uploads' = 'objects'): AsyncIterable<StoredObjectInfo> {
+    if (area === 'uploads') {
+      yield* this.listUploads();
+      return;
+    }
     for await (const obj of this.listObjects(this.o.prefix + OBJECTS_ROOT)) {
       const key = keyFromPath(obj.key);
       if (key) yield { key, size: obj.size, modified: obj.modified };
     }
+  }
+
+  /**
+   * Sessions with staged segments or multipart uploads in progress (a writer that
+   * crashed mid-stream leaves only the latter); modified = the newest of them.
+   */
+  private async *listUploads(): AsyncGenerator<StoredObjectInfo> {
+    const root = this.o.prefix + UPLOADS_ROOT;
+    const seen = new Map<string, StoredObjectInfo>();
+    const note = (path: string, size: number, modified: Date) => {
+      const id = uploadIdFromPath(path.slice(this.o.prefix.length));
+      if (!id) return;
+      const prior = seen.get(id);
+      seen.set(id, { key: id as BlobKey, size: (prior?.size ?? 0) + size, modified: prior && prior.modified > modified ? prior.modified : modified });
+    };
+    for await (const obj of this.listObjects(root)) note(obj.key, obj.size, obj.modified);
+    let keyMarker: string | undefined;
+    let idMarker: string | undefined;
+    do {
+      const page = await s3Call(`list multipart uploads ${root}`, () =>
+        this.client.send(new ListMultipartUploadsCommand({ Bucket: this.o.bucket, Prefix: root, KeyMarker: keyMarker, UploadIdMarker: idMarker })),
+      );
+      for (const u of page.Uploads ?? []) if (u.Key) note(u.Key, 0, u.Initiated ?? new Date(0));
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      idMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+    } while (keyMarker);
+    yield* seen.values();
+  }
+
+  async quarantine(key: BlobKey): Promise<void> {
+    const source = this.objectKey(key);
+    const target = this.o.prefix + quarantinePath(key, new Date());
+    const size = await this.stat(key);
+    if (!size) return;
+    await assemble({ client: this.client, bucket: this.o.bucket, key: target }, [{ key: source, size: size.size }], this.o.copy);
+    await this.deleteKeys([source]);
   }
 
   private async *listObjects(prefix: string): AsyncGenerator<{ key: string; size: number; modified: Date }> {

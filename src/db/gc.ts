@@ -82,10 +82,12 @@ export async function dueBlobs(db: CommonQueryMethods, delay: number, limit: num
     WHERE since <= now() - make_interval(secs => ${delay}) ORDER BY since LIMIT ${limit}`);
 }
 
-export async function dueManifests(db: CommonQueryMethods, delay: number, limit: number): Promise<readonly number[]> {
+/** With `untagged` false only referrers are due: plain untagged manifests wait in the queue for a policy that collects them. */
+export async function dueManifests(db: CommonQueryMethods, delay: number, limit: number, untagged: boolean): Promise<readonly number[]> {
   return db.anyFirst(sql.type(Due)`
-    SELECT manifest_id AS id FROM gc_manifest_reviews
-    WHERE since <= now() - make_interval(secs => ${delay}) ORDER BY since LIMIT ${limit}`);
+    SELECT q.manifest_id AS id FROM gc_manifest_reviews q JOIN manifests m ON m.id = q.manifest_id
+    WHERE q.since <= now() - make_interval(secs => ${delay}) AND (${untagged}::boolean OR m.subject_digest IS NOT NULL)
+    ORDER BY q.since LIMIT ${limit}`);
 }
 
 export async function dueLinks(db: CommonQueryMethods, delay: number, limit: number) {

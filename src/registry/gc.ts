@@ -32,7 +32,7 @@ export interface GcItem {
 export interface GcReport {
   deleted: GcItem[];
   bytesFreed: number;
-  /** Entries reviewed and kept by policy (untagged manifests under `keep`, referrers with a subject). */
+  /** Referrers reviewed and kept because their subject is present. */
   kept: number;
   /** Entries left for a later pass: pinned by an upload in flight, or locked by another collector. */
   deferred: number;
@@ -79,7 +79,7 @@ async function passes(deps: GcDeps, db: CommonQueryMethods, runTx: RunTx, policy
   const delay = policy.reviewDelay;
   for (let round = 0; round < 1000; round++) {
     const outcomes: Outcome[] = [];
-    for (const id of await q.dueManifests(db, delay, BATCH)) outcomes.push(await reviewManifest(runTx, id, policy));
+    for (const id of await q.dueManifests(db, delay, BATCH, policy.untagged === 'delete')) outcomes.push(await reviewManifest(runTx, id, policy));
     for (const l of await q.dueLinks(db, delay, BATCH)) outcomes.push(await reviewLink(runTx, l.repository_id, l.blob_id, delay));
     for (const id of await q.dueBlobs(db, delay, BATCH)) {
       const outcome = await reviewBlob(runTx, id, delay);
@@ -109,6 +109,7 @@ async function reviewManifest(runTx: RunTx, manifestId: number, policy: GcPolicy
     const m = await q.lockManifestForReview(tx, manifestId);
     if (!m || !(await q.takeDue(tx, { manifest: manifestId }, policy.reviewDelay))) return null;
     if (m.refcount > 0) return 'reviewed';
+    // a referrer kept now is reviewed again when its subject goes (a trigger re-queues it)
     const collect = m.subject_digest !== null ? policy.orphanReferrers && !m.subject_present : policy.untagged === 'delete';
     if (!collect) return 'kept';
     await deleteManifestRow(tx, repositoryId, manifestId);

@@ -2,12 +2,12 @@ import { defineConfig } from 'vitest/config';
 import { s3Plan } from './test/support/s3-server.ts';
 
 // Two projects: "fs" runs every test with filesystem storage; "s3" runs the
-// HTTP, conformance, restart and skopeo suites again with the S3 driver, when an
+// HTTP, conformance, restart, e2e and GC suites again with the S3 driver, when an
 // S3 server is configured or a local Ceph can be started (test/support/s3-server.ts).
 // The storage contract suite (test/storage) covers both drivers itself.
 // The global setup (PostgreSQL, S3) belongs to the root and runs once for both.
 const plan = s3Plan();
-const S3_SUITES = ['test/http/**/*.test.ts', 'test/conformance.test.ts', 'test/restart.test.ts', 'test/e2e/**/*.test.ts'];
+const S3_SUITES = ['test/http/**/*.test.ts', 'test/conformance.test.ts', 'test/restart.test.ts', 'test/e2e/**/*.test.ts', 'test/gc/**/*.test.ts'];
 const timeouts = { testTimeout: 120_000, hookTimeout: 180_000 };
 
 export default defineConfig({

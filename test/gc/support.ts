@@ -47,3 +47,9 @@ export async function expectPullable(app: Express, repo: string, digest: string)
 export function targets(report: GcReport): string[] {
   return report.deleted.map((d) => `${d.target} ${d.repository ?? ''}@${d.digest}`).sort();
 }
+
+/** The BLAKE3 storage key of the blob with this SHA-256 digest. */
+export async function storageKeyOf(pool: DatabasePool, digest: string): Promise<string> {
+  return pool.oneFirst(sql.type(z.object({ k: z.string() }))`
+    SELECT encode(blake3, 'hex') AS k FROM blobs WHERE sha256 = decode(${digest.replace('sha256:', '')}, 'hex')`);
+}

@@ -18,6 +18,8 @@ export interface TestRegistry {
   store: BlobStore;
   /** Paths the store holds for an upload session's staged bytes (empty once it is gone). */
   staging(uploadId: string): Promise<string[]>;
+  /** The filesystem store's root directory (null on S3), for tests that damage files on disk. */
+  fsRoot: string | null;
   db: TestDatabase;
   close(): Promise<void>;
 }
@@ -42,6 +44,7 @@ export async function createTestRegistry(options: Partial<RegistryOptions> = {})
     pool,
     store,
     staging: async (id) => (await storage.contents()).filter((p) => p.includes(`uploads/${id}`)),
+    fsRoot: 'root' in storage ? (storage.root as string) : null,
     db,
     close: async () => {
       await pool.end();

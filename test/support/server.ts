@@ -19,6 +19,8 @@ export interface ServerProcess {
   hostPort: string;
   dataDir: string;
   databaseUrl: string;
+  /** The storage settings the server runs with, for operator commands run beside it. */
+  storageEnv: Record<string, string>;
   db: TestDatabase;
   /** SIGTERM and wait for a clean exit; the data and database stay. */
   stop(): Promise<number | null>;
@@ -61,6 +63,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<ServerProce
     hostPort: `127.0.0.1:${port}`,
     dataDir,
     databaseUrl: db.url,
+    storageEnv: storage.env,
     db,
     stop,
     output: () => log,

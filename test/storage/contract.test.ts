@@ -139,6 +139,33 @@ describe.each(drivers)('BlobStore contract: $name', ({ make, s3: needsS3 }) => {
     expect(listed).toEqual(new Map(keys.map((k, i) => [k, blobs[i]?.length])));
   });
 
+  t('staged uploads are listed by id and an abort by id alone removes them (what the sweep does)', async () => {
+    const a = await store.startUpload(crypto.randomUUID());
+    await store.appendUpload(a, Readable.from([randomBytes(6 * MiB)]));
+    const b = await store.startUpload(crypto.randomUUID());
+    await store.appendUpload(b, Readable.from([randomBytes(10)]));
+    const key = await put([randomBytes(10)]); // committed objects are not uploads
+    const listed = [];
+    for await (const u of store.list('uploads')) listed.push(u.key);
+    expect(listed.sort()).toEqual([a.uploadId, b.uploadId].sort());
+    for (const id of listed) await store.abortUpload({ uploadId: id, size: 0 });
+    for await (const u of store.list('uploads')) expect.fail(`upload ${u.key} left`);
+    expect(await store.stat(key)).not.toBeNull();
+  });
+
+  t('quarantine moves a damaged object aside: no longer an object, kept for inspection', async () => {
+    const data = randomBytes(3000);
+    const key = await put([data]);
+    await store.quarantine(key);
+    committed.delete(key);
+    expect(await store.stat(key)).toBeNull();
+    for await (const o of store.list()) expect(o.key).not.toBe(key);
+    const aside = (await sut.contents()).filter((p) => p.startsWith(`quarantine/${key}.`));
+    expect(aside).toHaveLength(1);
+    await store.quarantine(key); // gone already: nothing to do
+    await sut.remove(aside[0] as string);
+  });
+
   t('delete removes an object', async () => {
     const key = await put([randomBytes(100)]);
     await store.delete(key);

@@ -18,6 +18,8 @@ export interface StoreUnderTest {
   store: BlobStore;
   /** Everything the store holds: object paths and (S3) open multipart uploads. */
   contents(): Promise<string[]>;
+  /** Removes one path contents() listed (for things no store method removes, e.g. quarantined objects). */
+  remove(path: string): Promise<void>;
   /** Removes everything the store holds. */
   destroy(): Promise<void>;
 }
@@ -45,6 +47,7 @@ export async function fsStore(): Promise<StoreUnderTest & { root: string }> {
     root,
     store,
     contents: async () => (await filesUnder(root)).map((f) => relative(root, f)),
+    remove: (path) => rm(join(root, path)),
     destroy: () => rm(root, { recursive: true, force: true }),
   };
 }
@@ -127,5 +130,8 @@ export function prefixContents(s3: TestS3, prefix: string) {
       await client.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: keys, Quiet: true } }));
     }
   };
-  return { contents, destroy };
+  const remove = async (path: string): Promise<void> => {
+    await client.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: [{ Key: prefix + path }], Quiet: true } }));
+  };
+  return { contents, remove, destroy };
 }

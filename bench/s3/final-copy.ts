@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { blobKey, type UploadState } from '../../src/storage/blob-store.ts';
-import { s3BlobStore, type S3StorageConfig } from '../../src/storage/index.ts';
+import { s3BlobStore, type S3StorageConfig } from '../../src/storage/s3/factory.ts';
 import { createBucket, deleteBucket, startCeph } from './ceph.ts';
 
 const MiB = 1024 * 1024;

@@ -4,11 +4,8 @@ import { join } from 'node:path';
 import { ConfigError, type Config, type StorageConfig } from '../config/index.ts';
 import type { BlobStore } from './blob-store.ts';
 import { FsBlobStore } from './fs.ts';
-import { createS3Client } from './s3/client.ts';
-import { S3BlobStore } from './s3/store.ts';
 
-/** Presigned blob URLs live this long; a pull that starts later asks the registry again. */
-const REDIRECT_SECONDS = 20 * 60;
+export type { S3StorageConfig } from './s3/factory.ts';
 
 export async function createBlobStore(config: Pick<Config, 'dataDir' | 'storage'>): Promise<BlobStore> {
   if (config.storage.kind === 'fs') {
@@ -16,6 +13,8 @@ export async function createBlobStore(config: Pick<Config, 'dataDir' | 'storage'
     await store.init();
     return store;
   }
+  // loaded only when used: the AWS SDK costs ~25 MB of RSS in a process that never needs it
+  const { s3BlobStore } = await import('./s3/factory.ts');
   const store = s3BlobStore(config.storage);
   try {
     await store.init();
@@ -26,16 +25,3 @@ export async function createBlobStore(config: Pick<Config, 'dataDir' | 'storage'
   return store;
 }
 
-export type S3StorageConfig = Extract<StorageConfig, { kind: 's3' }>;
-
-/** Credentials are taken from the SDK's default chain unless given. */
-export function s3BlobStore(s: S3StorageConfig, credentials?: { accessKeyId: string; secretAccessKey: string }): S3BlobStore {
-  const client = createS3Client({ endpoint: s.endpoint, region: s.region, forcePathStyle: s.forcePathStyle, ...(credentials ? { credentials } : {}) });
-  return new S3BlobStore(client, {
-    bucket: s.bucket,
-    prefix: s.prefix,
-    part: { partSize: s.partSize, concurrency: s.uploadConcurrency },
-    copy: { copyObjectMax: s.copyObjectMax, copyPartSize: 64 * 1024 * 1024, concurrency: 8 },
-    presignSeconds: s.redirect ? REDIRECT_SECONDS : null,
-  });
-}

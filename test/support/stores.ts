@@ -9,7 +9,7 @@ import { DeleteObjectsCommand, ListMultipartUploadsCommand, ListObjectsV2Command
 import { inject } from 'vitest';
 import type { BlobStore } from '../../src/storage/blob-store.ts';
 import { FsBlobStore } from '../../src/storage/fs.ts';
-import { s3BlobStore, type S3StorageConfig } from '../../src/storage/index.ts';
+import { s3BlobStore, type S3StorageConfig } from '../../src/storage/s3/factory.ts';
 import { createS3Client } from '../../src/storage/s3/client.ts';
 import { S3BlobStore, type S3StoreOptions } from '../../src/storage/s3/store.ts';
 import type { TestS3 } from './s3-server.ts';

@@ -1,7 +1,8 @@
 // What crashes and abandoned clients leave behind, swept: objects no row names,
 // staged bytes no session names, sessions idle past their expiry (with their S3
-// multipart uploads when the run's storage is S3).
+// multipart uploads, a crashed writer's included, when the run's storage is S3).
 import { Readable } from 'node:stream';
+import { CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { sql } from 'slonik';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import { pushBlob } from '../support/client.ts';
 import { randomBlob } from '../support/fixtures.ts';
 import { createTestRegistry, type TestRegistry } from '../support/registry.ts';
 import { countRows } from '../support/rows.ts';
+import { requireS3, testS3Client } from '../support/stores.ts';
 import { expectPullable, expectStorageMatchesRows, storedKeys } from './support.ts';
 
 let reg: TestRegistry;
@@ -80,6 +82,16 @@ describe('storage sweep', () => {
     const active = await post();
     const idleId = idle.split('/').pop() as string;
     await reg.pool.query(sql.unsafe`UPDATE upload_sessions SET updated_at = now() - interval '25 hours' WHERE id = ${idleId}::uuid`);
+    if (reg.s3Prefix !== null) {
+      // on S3, also what a writer that crashed mid-append leaves: a multipart upload in progress
+      const s3 = requireS3();
+      const client = testS3Client(s3);
+      const Key = `${reg.s3Prefix}uploads/${idleId}/6291456.crashed`;
+      const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: s3.bucket, Key }));
+      await client.send(new UploadPartCommand({ Bucket: s3.bucket, Key, UploadId, PartNumber: 1, Body: Buffer.alloc(5 * 1024 * 1024) }));
+      client.destroy();
+      expect(await reg.staging(idleId)).toContain(`multipart upload: uploads/${idleId}/6291456.crashed`);
+    }
     expect((await reg.staging(idleId)).length).toBeGreaterThan(0);
 
     expect(await expireSessions(reg, 24 * 3600)).toBe(1);

@@ -20,6 +20,8 @@ export interface TestRegistry {
   staging(uploadId: string): Promise<string[]>;
   /** The filesystem store's root directory (null on S3), for tests that damage files on disk. */
   fsRoot: string | null;
+  /** The S3 store's key prefix in the run's bucket (null on the filesystem). */
+  s3Prefix: string | null;
   db: TestDatabase;
   close(): Promise<void>;
 }
@@ -45,6 +47,7 @@ export async function createTestRegistry(options: Partial<RegistryOptions> = {})
     store,
     staging: async (id) => (await storage.contents()).filter((p) => p.includes(`uploads/${id}`)),
     fsRoot: 'root' in storage ? (storage.root as string) : null,
+    s3Prefix: 'prefix' in storage ? (storage.prefix as string) : null,
     db,
     close: async () => {
       await pool.end();

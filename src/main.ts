@@ -11,6 +11,8 @@ import { createLogger, type Logger } from './logger.ts';
 import { createBlobStore } from './storage/index.ts';
 import { listenForChanges } from './db/notify.ts';
 import { ManifestCache } from './registry/manifest-cache.ts';
+import { loadRetentionConfig } from './config/retention.ts';
+import { startRetentionWorker } from './registry/retention/worker.ts';
 
 export interface RunningRegistry {
   url: string;
@@ -21,6 +23,7 @@ export interface RunningRegistry {
 export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<RunningRegistry> {
   const config = loadConfig(env);
   const authConfig = loadAuthConfig(env);
+  const retentionConfig = loadRetentionConfig(env);
   const log = createLogger(config.logLevel);
   let embedded: EmbeddedDatabase | null = null;
   let databaseUrl = config.databaseUrl;
@@ -45,11 +48,13 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
     const server = await listen(app, config);
     const url = `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${addressPort(server)}`;
     log.info('bollard listening', { url, storage: store.name, dataDir: config.dataDir, embeddedPostgres: embedded !== null, auth: authConfig.mode });
+    const retention = startRetentionWorker(pool, retentionConfig.intervalSeconds, log);
     const openPoolRef = pool;
     return {
       url,
       config,
       stop: async () => {
+        await retention.stop();
         await listener.close();
         await shutdown(server, openPoolRef, embedded, log);
       },

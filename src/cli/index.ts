@@ -6,6 +6,8 @@ import { openPool } from '../db/pool.ts';
 import { createLogger } from '../logger.ts';
 import { serve } from '../main.ts';
 import { ACCESS_USAGE, runGrants, runUsers, UsageError } from './access.ts';
+import { withDatabase } from './database.ts';
+import { executeRetention, parseImmutableArgs, parseRetentionArgs, RETENTION_USAGE, type RetentionCommand } from './retention.ts';
 
 const USAGE = `usage: bollard <command>
 
@@ -14,6 +16,7 @@ commands:
   migrate   apply pending database migrations and exit
   help      show this text
 ${ACCESS_USAGE}
+${RETENTION_USAGE}
 
 configuration is read from the environment; see README.md`;
 
@@ -50,6 +53,10 @@ async function runMigrate(): Promise<void> {
   }
 }
 
+async function runRetentionCommand(cmd: RetentionCommand): Promise<void> {
+  process.stdout.write(await withDatabase((pool) => executeRetention(cmd, pool)));
+}
+
 export async function main(argv: string[]): Promise<void> {
   const command = argv[0] ?? 'serve';
   try {
@@ -57,6 +64,8 @@ export async function main(argv: string[]): Promise<void> {
     else if (command === 'migrate') await runMigrate();
     else if (command === 'users') await runUsers(argv.slice(1));
     else if (command === 'grants') await runGrants(argv.slice(1));
+    else if (command === 'retention') await runRetentionCommand(parseRetentionArgs(argv.slice(1)));
+    else if (command === 'immutable') await runRetentionCommand(parseImmutableArgs(argv.slice(1)));
     else if (command === 'help' || command === '--help' || command === '-h') process.stdout.write(`${USAGE}\n`);
     else {
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);

@@ -6,6 +6,9 @@ import { listImmutableRules } from '../db/retention.ts';
 import { RegistryError } from '../errors/codes.ts';
 import { describeRule, immutableMatcher } from './retention/rules.ts';
 
+/** Advisory lock class of immutable-tag creation (the two-key space, apart from single-key locks). */
+const CREATE_LOCK_CLASS = 0x696d6d75; // "immu"
+
 async function matcherFor(tx: CommonQueryMethods, repository: string) {
   return immutableMatcher(await listImmutableRules(tx), repository);
 }
@@ -14,6 +17,9 @@ async function matcherFor(tx: CommonQueryMethods, repository: string) {
 export async function guardTagMove(tx: CommonQueryMethods, repository: string, repositoryId: number, tag: string, manifestId: number): Promise<void> {
   const rule = (await matcherFor(tx, repository))?.(tag);
   if (!rule) return;
+  // Two pushes creating the same new immutable tag find no row to lock: they
+  // queue here instead, so the second sees the first's tag and is refused.
+  await tx.query(sql.unsafe`SELECT pg_advisory_xact_lock(${CREATE_LOCK_CLASS}, hashtext(${`${repositoryId}/${tag}`}))`);
   const current = await tx.maybeOneFirst(sql.type(z.object({ manifest_id: z.number() }))`
     SELECT manifest_id FROM tags WHERE repository_id = ${repositoryId} AND name = ${tag} FOR UPDATE`);
   if (current !== null && current !== manifestId) {

@@ -70,11 +70,11 @@ function parsePolicyArgs(args: readonly string[]): RetentionCommand {
     else if (flag === '--untagged-after') policy.untaggedDelaySeconds = parseDuration(value);
     else throw new UsageError(`unknown option "${flag}"`);
   }
-  if (policy.keepLast === null && policy.untaggedDelaySeconds === null) {
-    throw new UsageError('a policy needs --keep-last or --untagged-after (or both)');
-  }
   if (policy.keepRegex !== null && policy.keepLast === null) {
     throw new UsageError('--keep-regex exempts tags from --keep-last; give --keep-last too (0 keeps only matching tags)');
+  }
+  if (policy.keepLast === null && policy.untaggedDelaySeconds === null) {
+    throw new UsageError('a policy needs --keep-last or --untagged-after (or both)');
   }
   return { verb: 'policy-add', policy };
 }

@@ -18,7 +18,7 @@ afterAll(() => reg.close());
 
 const put = (ref: string, body: Buffer, r = repo) =>
   request(reg.app).put(`/v2/${r}/manifests/${ref}`).set('Content-Type', OCI_MANIFEST).send(body.toString('utf8'));
-const digestOf = async (ref: string, r = repo) => (await request(reg.app).head(`/v2/${r}/manifests/${ref}`)).headers['docker-content-digest'];
+const digestOf = async (ref: string, r = repo): Promise<string> => String((await request(reg.app).head(`/v2/${r}/manifests/${ref}`)).headers['docker-content-digest']);
 
 describe('immutable tags', () => {
   test('creating an immutable tag is allowed; re-putting the same digest is not a move', async () => {

@@ -124,9 +124,13 @@ test('bollard serve runs retention in the background; the bollard commands exit 
     expect((await bollard('retention', 'policy', 'add', 'bg/*', '--keep-last', '1')).stdout).toBe('set the retention policy of bg/*\n');
     const listTags = async () => ((await (await fetch(`${server.url}/v2/bg/app/tags/list`)).json()) as { tags: string[] }).tags;
     const deadline = Date.now() + 20_000;
-    while ((await listTags()).length > 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    // the pass commits, then logs: wait for both
+    while ((!server.output().includes('"repository":"bg/app"') || (await listTags()).length > 1) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
     expect(await listTags()).toEqual(['c']);
     expect(server.output()).toMatch(/"msg":"retention pass","deletedTags":2,"deletedManifests":0/);
+    expect(server.output()).toMatch(/"msg":"retention deleted","repository":"bg\/app","tags":2,"manifests":0/);
     expect((await bollard('retention', '--dry-run')).stdout).toBe('would delete 0 tag(s) and 0 manifest(s)\n');
   } finally {
     await server.destroy();

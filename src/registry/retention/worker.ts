@@ -2,6 +2,7 @@
 // replica at a time (the pass holds an advisory lock; others skip that round).
 import type { DatabasePool } from 'slonik';
 import type { Logger } from '../../logger.ts';
+import type { RetentionItem } from './plan.ts';
 import { runRetention } from './run.ts';
 
 export interface Worker {
@@ -22,7 +23,8 @@ export function startRetentionWorker(pool: DatabasePool, intervalSeconds: number
       else {
         const tags = report.items.filter((i) => i.kind === 'tag').length;
         log.info('retention pass', { deletedTags: tags, deletedManifests: report.items.length - tags, ms: Date.now() - started });
-        for (const item of report.items) log.debug('retention deleted', { ...item });
+        for (const [repository, n] of perRepository(report.items)) log.info('retention deleted', { repository, ...n });
+        for (const item of report.items) log.debug('retention deleted item', { ...item });
       }
     } catch (err) {
       log.warn('retention pass failed', { error: err instanceof Error ? err.message : String(err) });
@@ -46,4 +48,15 @@ export function startRetentionWorker(pool: DatabasePool, intervalSeconds: number
       await running;
     },
   };
+}
+
+function perRepository(items: readonly RetentionItem[]): Map<string, { tags: number; manifests: number }> {
+  const out = new Map<string, { tags: number; manifests: number }>();
+  for (const i of items) {
+    const n = out.get(i.repository) ?? { tags: 0, manifests: 0 };
+    if (i.kind === 'tag') n.tags++;
+    else n.manifests++;
+    out.set(i.repository, n);
+  }
+  return out;
 }

@@ -13,6 +13,8 @@ import { listenForChanges } from './db/notify.ts';
 import { ManifestCache } from './registry/manifest-cache.ts';
 import { loadGcConfig } from './config/gc.ts';
 import { startGcWorker } from './registry/gc-worker.ts';
+import { loadRetentionConfig } from './config/retention.ts';
+import { startRetentionWorker } from './registry/retention/worker.ts';
 
 export interface RunningRegistry {
   url: string;
@@ -24,6 +26,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
   const config = loadConfig(env);
   const authConfig = loadAuthConfig(env);
   const gcConfig = loadGcConfig(env);
+  const retentionConfig = loadRetentionConfig(env);
   const log = createLogger(config.logLevel);
   let embedded: EmbeddedDatabase | null = null;
   let databaseUrl = config.databaseUrl;
@@ -49,12 +52,14 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
     const gc = gcConfig.enabled ? startGcWorker({ pool, store }, gcConfig, log) : null;
     const url = `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${addressPort(server)}`;
     log.info('bollard listening', { url, storage: store.name, dataDir: config.dataDir, embeddedPostgres: embedded !== null, auth: authConfig.mode });
+    const retention = startRetentionWorker(pool, retentionConfig.intervalSeconds, log);
     const openPoolRef = pool;
     return {
       url,
       config,
       stop: async () => {
         await gc?.stop();
+        await retention.stop();
         await listener.close();
         await shutdown(server, openPoolRef, embedded, log);
       },

@@ -7,6 +7,8 @@ import { createLogger } from '../logger.ts';
 import { serve } from '../main.ts';
 import { ACCESS_USAGE, runGrants, runUsers, UsageError } from './access.ts';
 import { MAINTENANCE_USAGE, runGc, runScrub } from './maintenance.ts';
+import { withDatabase } from './database.ts';
+import { executeRetention, parseImmutableArgs, parseRetentionArgs, RETENTION_USAGE, type RetentionCommand } from './retention.ts';
 
 const USAGE = `usage: bollard <command>
 
@@ -16,6 +18,7 @@ commands:
   help      show this text
 ${ACCESS_USAGE}
 ${MAINTENANCE_USAGE}
+${RETENTION_USAGE}
 
 configuration is read from the environment; see README.md`;
 
@@ -52,6 +55,10 @@ async function runMigrate(): Promise<void> {
   }
 }
 
+async function runRetentionCommand(cmd: RetentionCommand): Promise<void> {
+  process.stdout.write(await withDatabase((pool) => executeRetention(cmd, pool)));
+}
+
 export async function main(argv: string[]): Promise<void> {
   const command = argv[0] ?? 'serve';
   try {
@@ -61,6 +68,8 @@ export async function main(argv: string[]): Promise<void> {
     else if (command === 'grants') await runGrants(argv.slice(1));
     else if (command === 'gc') await runGc(argv.slice(1));
     else if (command === 'scrub') await runScrub(argv.slice(1));
+    else if (command === 'retention') await runRetentionCommand(parseRetentionArgs(argv.slice(1)));
+    else if (command === 'immutable') await runRetentionCommand(parseImmutableArgs(argv.slice(1)));
     else if (command === 'help' || command === '--help' || command === '-h') process.stdout.write(`${USAGE}\n`);
     else {
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);

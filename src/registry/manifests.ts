@@ -8,6 +8,7 @@ import { deleteTag, deleteTagsOf, setTag } from '../db/tags.ts';
 import { RegistryError } from '../errors/codes.ts';
 import type { CommonQueryMethods } from 'slonik';
 import type { RegistryContext } from './context.ts';
+import { guardManifestDelete, guardTagDelete, guardTagMove } from './immutable.ts';
 import { parseManifest, type Descriptor, type ParsedManifest } from './manifest-parse.ts';
 import type { Reference, RepoName } from './names.ts';
 
@@ -69,6 +70,7 @@ export async function putManifest(
       await appendEvent(tx, { kind: 'manifest.push', repository: name, digest: digest.text, mediaType: parsed.mediaType, size: content.length });
     }
     if (ref.kind === 'tag') {
+      await guardTagMove(tx, name, repositoryId, ref.tag, manifestId);
       const old = await setTag(tx, repositoryId, ref.tag, manifestId);
       if (old !== manifestId) {
         await appendEvent(tx, { kind: 'tag.set', repository: name, tag: ref.tag, digest: digest.text });
@@ -134,6 +136,7 @@ export async function deleteManifest(ctx: RegistryContext, name: RepoName, ref: 
     await lockRepositoryForWrite(tx, repositoryId);
     await notifyManifestChange(tx, name);
     if (ref.kind === 'tag') {
+      await guardTagDelete(tx, name, repositoryId, ref.tag);
       if ((await deleteTag(tx, repositoryId, ref.tag)) === null) throw unknown;
       await appendEvent(tx, { kind: 'tag.delete', repository: name, tag: ref.tag });
       return;
@@ -144,6 +147,7 @@ export async function deleteManifest(ctx: RegistryContext, name: RepoName, ref: 
     if (parents.length > 0) {
       throw new RegistryError('DENIED', `manifest ${ref.digest.text} is listed by index ${parents.join(', ')}; delete the index first`);
     }
+    await guardManifestDelete(tx, name, row.id, ref.digest.text);
     for (const tag of await deleteTagsOf(tx, row.id)) await appendEvent(tx, { kind: 'tag.delete', repository: name, tag });
     await q.deleteManifestRow(tx, repositoryId, row.id);
     await appendEvent(tx, { kind: 'manifest.delete', repository: name, digest: ref.digest.text });

@@ -1,0 +1,74 @@
+// The queries of a retention pass: what a policy would delete, and the locked,
+// rechecked deletes. Lock order is the API's (migrations/0003_gc.sql): the
+// repository row, tags (by name), manifests (by id), repository_blobs (by blob id).
+import { sql, type CommonQueryMethods } from 'slonik';
+import { z } from 'zod';
+
+const RepoRow = z.object({ id: z.number(), name: z.string() });
+
+export async function listRepositoryNames(db: CommonQueryMethods) {
+  return db.any(sql.type(RepoRow)`SELECT id, name FROM repositories ORDER BY name`);
+}
+
+const TagRow = z.object({ name: z.string(), manifest_id: z.number(), digest: z.string(), stamp: z.string() });
+export type TagRow = z.infer<typeof TagRow>;
+
+/** The repository's tags after the `skip` most recently pushed (ties: by name). */
+export async function tagsBeyond(db: CommonQueryMethods, repositoryId: number, skip: number): Promise<readonly TagRow[]> {
+  return db.any(sql.type(TagRow)`
+    SELECT t.name, t.manifest_id, m.digest, t.updated_at::text AS stamp
+    FROM tags t JOIN manifests m ON m.id = t.manifest_id
+    WHERE t.repository_id = ${repositoryId}
+    ORDER BY t.updated_at DESC, t.name
+    OFFSET ${skip}`);
+}
+
+const ManifestRef = z.object({ id: z.number(), digest: z.string() });
+
+/**
+ * Manifests nothing references (no tag, no index) for at least `delaySeconds`,
+ * except referrers whose subject is in the repository. `only`: restrict to these ids.
+ */
+export async function untaggedManifests(db: CommonQueryMethods, repositoryId: number, delaySeconds: number, only: number[] | null = null) {
+  return db.any(sql.type(ManifestRef)`
+    SELECT m.id, m.digest FROM manifests m
+    WHERE m.repository_id = ${repositoryId} AND m.refcount = 0
+      AND m.unreferenced_since <= now() - ${delaySeconds} * interval '1 second'
+      AND (${only === null} OR m.id = ANY(${sql.array(only ?? [], 'int8')}))
+      AND NOT EXISTS (SELECT 1 FROM manifests s
+                      WHERE s.repository_id = m.repository_id AND s.digest = m.subject_digest)
+    ORDER BY m.id`);
+}
+
+export async function lockTags(db: CommonQueryMethods, repositoryId: number, names: string[]) {
+  return db.any(sql.type(z.object({ name: z.string(), manifest_id: z.number(), stamp: z.string() }))`
+    SELECT name, manifest_id, updated_at::text AS stamp FROM tags
+    WHERE repository_id = ${repositoryId} AND name = ANY(${sql.array(names, 'text')})
+    ORDER BY name FOR UPDATE`);
+}
+
+/** Locks the manifests, their children and their blob links, each in id order. */
+export async function lockManifestsAndLinks(db: CommonQueryMethods, repositoryId: number, ids: number[], deleting: number[]): Promise<void> {
+  const children = await db.anyFirst(sql.type(z.object({ child_id: z.number() }))`
+    SELECT child_id FROM manifest_children WHERE parent_id = ANY(${sql.array(deleting, 'int8')})`);
+  const all = [...new Set([...ids, ...children])];
+  await db.query(sql.unsafe`
+    SELECT id FROM manifests WHERE id = ANY(${sql.array(all, 'int8')}) ORDER BY id FOR UPDATE`);
+  await db.query(sql.unsafe`
+    SELECT blob_id FROM repository_blobs
+    WHERE repository_id = ${repositoryId}
+      AND blob_id IN (SELECT blob_id FROM manifest_blobs WHERE manifest_id = ANY(${sql.array(deleting, 'int8')}))
+    ORDER BY blob_id FOR UPDATE`);
+}
+
+/** Deletes the (locked) tags and lowers the refcounts of the manifests they named. */
+export async function deleteTagRows(db: CommonQueryMethods, repositoryId: number, names: string[]): Promise<void> {
+  if (names.length === 0) return;
+  await db.query(sql.unsafe`
+    WITH gone AS (
+      DELETE FROM tags WHERE repository_id = ${repositoryId} AND name = ANY(${sql.array(names, 'text')})
+      RETURNING manifest_id)
+    UPDATE manifests m SET refcount = m.refcount - g.n
+    FROM (SELECT manifest_id, count(*) AS n FROM gone GROUP BY manifest_id) g
+    WHERE m.id = g.manifest_id`);
+}

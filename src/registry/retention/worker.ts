@@ -1,0 +1,62 @@
+// The background retention pass of `bollard serve`: every interval, on one
+// replica at a time (the pass holds an advisory lock; others skip that round).
+import type { DatabasePool } from 'slonik';
+import type { Logger } from '../../logger.ts';
+import type { RetentionItem } from './plan.ts';
+import { runRetention } from './run.ts';
+
+export interface Worker {
+  stop(): Promise<void>;
+}
+
+export function startRetentionWorker(pool: DatabasePool, intervalSeconds: number, log: Logger): Worker {
+  if (intervalSeconds <= 0) return { stop: async () => undefined };
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> | null = null;
+  let stopped = false;
+
+  const pass = async () => {
+    const started = Date.now();
+    try {
+      const report = await runRetention(pool, { dryRun: false });
+      if (report === null) log.debug('retention pass skipped: another process is running one');
+      else {
+        const tags = report.items.filter((i) => i.kind === 'tag').length;
+        log.info('retention pass', { deletedTags: tags, deletedManifests: report.items.length - tags, ms: Date.now() - started });
+        for (const [repository, n] of perRepository(report.items)) log.info('retention deleted', { repository, ...n });
+        for (const item of report.items) log.debug('retention deleted item', { ...item });
+      }
+    } catch (err) {
+      log.warn('retention pass failed', { error: err instanceof Error ? err.message : String(err) });
+    }
+  };
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      running = pass().finally(() => {
+        running = null;
+        schedule();
+      });
+    }, intervalSeconds * 1000);
+    timer.unref();
+  };
+  schedule();
+  return {
+    stop: async () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}
+
+function perRepository(items: readonly RetentionItem[]): Map<string, { tags: number; manifests: number }> {
+  const out = new Map<string, { tags: number; manifests: number }>();
+  for (const i of items) {
+    const n = out.get(i.repository) ?? { tags: 0, manifests: 0 };
+    if (i.kind === 'tag') n.tags++;
+    else n.manifests++;
+    out.set(i.repository, n);
+  }
+  return out;
+}

@@ -6,6 +6,7 @@ import { openPool } from '../db/pool.ts';
 import { createLogger } from '../logger.ts';
 import { serve } from '../main.ts';
 import { ACCESS_USAGE, runGrants, runUsers, UsageError } from './access.ts';
+import { runGroups, runRobots } from './principals.ts';
 
 const USAGE = `usage: bollard <command>
 
@@ -57,6 +58,8 @@ export async function main(argv: string[]): Promise<void> {
     else if (command === 'migrate') await runMigrate();
     else if (command === 'users') await runUsers(argv.slice(1));
     else if (command === 'grants') await runGrants(argv.slice(1));
+    else if (command === 'robots') await runRobots(argv.slice(1));
+    else if (command === 'groups') await runGroups(argv.slice(1));
     else if (command === 'help' || command === '--help' || command === '-h') process.stdout.write(`${USAGE}\n`);
     else {
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);

@@ -10,6 +10,7 @@ import { issuerOf } from '../auth/external.ts';
 import { globToRegex } from '../auth/glob.ts';
 import { verifyAccessToken, type VerifiedAccess } from '../auth/tokens.ts';
 import { RegistryError } from '../errors/codes.ts';
+import { parseRepoName } from '../registry/names.ts';
 
 type Kind = 'manifest' | 'upload' | 'blob' | 'read';
 
@@ -47,6 +48,7 @@ export function tokenAuth(auth: Auth): RequestHandler {
     if (!/^\/v2(\/|$)/i.test(req.path)) return next();
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0'); // clients look for it on the 401 too
     const need = neededAccess(req.method, req.path);
+    checkNames(req, need);
     const challengeScope = [...need, ...mountSource(req)];
     const token = bearer(req);
     const verified = token === null ? null : await verifyToken(auth, token);
@@ -71,6 +73,22 @@ export function tokenAuth(auth: Auth): RequestHandler {
     restrictMount(req, access);
     next();
   };
+}
+
+/**
+ * A malformed repository name is a 400 NAME_INVALID whoever asks, as without auth:
+ * the name's syntax reveals nothing, and no rule could grant access to it anyway.
+ */
+function checkNames(req: Request, need: readonly Access[]): void {
+  for (const n of need) {
+    if (n.type !== 'repository') continue;
+    try {
+      parseRepoName(n.name);
+    } catch (err) {
+      req.resume();
+      throw err;
+    }
+  }
 }
 
 /** Our token, or one of the external issuer (picked by its `iss`), with who it speaks for. */

@@ -10,7 +10,8 @@ import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey } from 
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadAuthConfig } from '../../src/config/auth.ts';
-import { challenge, createAuthRegistry, type AuthRegistry } from './support.ts';
+import { blob, imageManifest, OCI_MANIFEST } from '../support/fixtures.ts';
+import { ADMIN_PASSWORD, challenge, createAuthRegistry, fetchToken, type AuthRegistry } from './support.ts';
 
 const ISSUER = 'https://idp.example.test';
 const ACCESS = [{ type: 'repository', name: 'ext/app', actions: ['pull'] }];
@@ -67,6 +68,20 @@ function unsigned(claims: Record<string, unknown>): string {
   return `${enc({ alg: 'none', typ: 'JWT' })}.${enc(claims)}.`;
 }
 
+/** Pushes a one-layer image with our admin's token. */
+async function pushImage(reg: AuthRegistry, repo: string): Promise<void> {
+  const token = await fetchToken(reg.app, ['admin', ADMIN_PASSWORD], [`repository:${repo}:pull,push`]);
+  const config = blob('{}');
+  const layer = blob(`layer of ${repo}`);
+  for (const b of [config, layer]) {
+    const res = await request(reg.app).post(`/v2/${repo}/blobs/uploads/?digest=${b.digest}`).set('Authorization', `Bearer ${token}`).set('Content-Type', 'application/octet-stream').send(b.data);
+    expect(res.status).toBe(201);
+  }
+  const m = imageManifest(config, [layer], {}, OCI_MANIFEST);
+  const res = await request(reg.app).put(`/v2/${repo}/manifests/v1`).set('Authorization', `Bearer ${token}`).set('Content-Type', OCI_MANIFEST).send(m.data.toString('utf8'));
+  expect(res.status).toBe(201);
+}
+
 async function status(reg: AuthRegistry, token: string, path = '/v2/ext/app/tags/list') {
   return request(reg.app).get(path).set('Authorization', `Bearer ${token}`);
 }
@@ -91,10 +106,11 @@ describe('JWKS by URL (served on 127.0.0.1)', () => {
   });
 
   test('the catalog of an external subject lists what its token may pull', async () => {
+    for (const repo of ['ext/app', 'ext/other', 'secret/app']) await pushImage(r, repo);
     const token = await sign(rsa.privateKey, 'RS256', { access: [...ACCESS, { type: 'registry', name: 'catalog', actions: ['*'] }] }, 'rsa-1');
     const res = await status(r, token, '/v2/_catalog');
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ repositories: [] });
+    expect(res.body).toEqual({ repositories: ['ext/app'] });
   });
 
   test.each([

@@ -37,7 +37,12 @@ export async function createAuthRegistry(env: Record<string, string> = {}, log: 
   const store = new FsBlobStore(storageDir);
   await store.init();
   const config = loadAuthConfig({ BOLLARD_AUTH: 'token', BOLLARD_ADMIN_PASSWORD: ADMIN_PASSWORD, ...env });
-  const auth = await createAuth(pool, config, log);
+  const auth = await createAuth(pool, config, log).catch(async (err: unknown) => {
+    await pool.end();
+    await db.drop();
+    await rm(storageDir, { recursive: true, force: true });
+    throw err;
+  });
   const app = createApp({ pool, store, log, options: DEFAULT_OPTIONS, auth });
   return {
     app,

@@ -69,7 +69,8 @@ export function tokenAuth(auth: Auth): RequestHandler {
     const autoMount = isAutoMount(req);
     const pullable = listing || autoMount ? await pullableFor(auth, subject, access) : [];
     res.locals['pullableRegexes'] = listing ? pullable : [];
-    if (autoMount) res.locals['mountVisibleIn'] = pullable;
+    // fail closed too: in token mode an automatic mount sees only what the caller may pull
+    res.locals['mountVisibleIn'] = autoMount ? pullable : [];
     restrictMount(req, access);
     next();
   };

@@ -7,22 +7,40 @@ import { MAX_NAME_LENGTH } from '../registry/names.ts';
 import { globToRegex } from './glob.ts';
 import { mergeAccess, type Access, type Action } from './scope.ts';
 
-/** Who asks: a user by name, or nobody in particular. */
-export type Subject = { kind: 'user'; name: string } | { kind: 'anonymous' };
+/**
+ * Who asks: a user, a robot account, a subject of an external issuer's token
+ * (whose access the token itself carries), or nobody in particular.
+ */
+export type Subject =
+  | { kind: 'user'; name: string }
+  | { kind: 'robot'; name: string }
+  | { kind: 'external'; name: string }
+  | { kind: 'anonymous' };
 
 export const ANONYMOUS: Subject = { kind: 'anonymous' };
 
-/** The `subject` column of grants, and the `sub` claim of tokens ('' for anonymous). */
+/**
+ * Robots log in as "robot$<name>": docker, podman and skopeo pass the name through
+ * Basic auth unchanged, and user names cannot hold '$', so the two never collide.
+ */
+export const ROBOT_PREFIX = 'robot$';
+
+/** The `subject` column of grants. */
 export function subjectKey(s: Subject): string {
-  return s.kind === 'user' ? `user:${s.name}` : 'anonymous';
+  if (s.kind === 'user' || s.kind === 'robot') return `${s.kind}:${s.name}`;
+  return 'anonymous';
 }
 
+/** The subject of one of our tokens' `sub` claim ('' for anonymous). */
 export function subjectOfClaim(sub: string): Subject {
-  return sub === '' ? ANONYMOUS : { kind: 'user', name: sub };
+  if (sub === '') return ANONYMOUS;
+  if (sub.startsWith(ROBOT_PREFIX)) return { kind: 'robot', name: sub.slice(ROBOT_PREFIX.length) };
+  return { kind: 'user', name: sub };
 }
 
 export function claimOfSubject(s: Subject): string {
-  return s.kind === 'user' ? s.name : '';
+  if (s.kind === 'robot') return `${ROBOT_PREFIX}${s.name}`;
+  return s.kind === 'anonymous' ? '' : s.name;
 }
 
 export interface Rule {
@@ -40,8 +58,9 @@ export function toRules(rows: readonly GrantRow[]): Rule[] {
 }
 
 export async function rulesFor(db: CommonQueryMethods, subject: Subject): Promise<Rule[]> {
-  const subjects = subject.kind === 'anonymous' ? ['anonymous'] : ['anonymous', subjectKey(subject)];
-  return toRules(await grantsOf(db, subjects));
+  // an external issuer's subjects get only the anonymous rules here: their token says the rest
+  const own = subject.kind === 'user' || subject.kind === 'robot' ? [subjectKey(subject)] : [];
+  return toRules(await grantsOf(db, ['anonymous', ...own], subject.kind === 'user' ? subject.name : null));
 }
 
 export function allowedActions(rules: readonly Rule[], repository: string): Set<Action> {

@@ -3,11 +3,14 @@
 import type { DatabasePool } from 'slonik';
 import type { AuthConfig } from '../config/auth.ts';
 import { addGrant } from '../db/grants.ts';
+import { findRobot } from '../db/robots.ts';
 import { findUser, insertUser, listUsers } from '../db/users.ts';
 import type { Logger } from '../logger.ts';
 import { loadSigningKeys } from './keys.ts';
 import { hashPassword, verifyPassword } from './password.ts';
-import { ANONYMOUS, claimOfSubject, grantAccess, rulesFor, subjectKey, type Subject } from './permissions.ts';
+import { createExternalVerifier, type ExternalVerifier } from './external.ts';
+import { ANONYMOUS, claimOfSubject, grantAccess, ROBOT_PREFIX, rulesFor, subjectKey, subjectOfClaim, type Subject } from './permissions.ts';
+import { checkLoginAllowed, recordLoginFailure } from './rate-limit.ts';
 import type { Access } from './scope.ts';
 import { issueAccessToken, issueRefreshToken, verifyRefreshToken, type TokenSettings } from './tokens.ts';
 
@@ -16,6 +19,8 @@ export interface Auth {
   pool: DatabasePool;
   tokens: TokenSettings;
   log: Logger;
+  /** Verifies tokens of the configured external issuer; null when there is none. */
+  external: ExternalVerifier | null;
 }
 
 export interface TokenResponse {
@@ -39,7 +44,8 @@ export async function createAuth(pool: DatabasePool, config: AuthConfig, log: Lo
     refreshTtlSeconds: config.refreshTtlSeconds,
     keys,
   };
-  return { config, pool, tokens, log };
+  const external = config.external ? await createExternalVerifier(config.external) : null;
+  return { config, pool, tokens, log, external };
 }
 
 /** First run: creates `admin` with every permission, unless it exists (then its password is left alone). */
@@ -54,22 +60,47 @@ export async function bootstrapAdmin(pool: DatabasePool, password: string, log: 
   if (created) log.info('created user admin with every permission (BOLLARD_ADMIN_PASSWORD)');
 }
 
-/** The user the credentials name, or null when they do not match (same time either way). */
-export async function authenticate(auth: Auth, username: string, password: string): Promise<Subject | null> {
-  const user = await findUser(auth.pool, username);
-  const ok = await verifyPassword(user?.password_hash ?? null, password);
-  if (!ok || user === null) {
-    auth.log.info('login failed', { user: username.slice(0, 64) });
-    return null;
+/**
+ * The user or robot the credentials name, or null when they do not match. The
+ * answer takes as long either way (a dummy hash is checked for unknown names).
+ * Throws 429 while the client or the name has too many recent failures.
+ */
+export async function authenticate(auth: Auth, username: string, password: string, client: string): Promise<Subject | null> {
+  const attempt = { client, user: username };
+  await checkLoginAllowed(auth.pool, auth.config.loginLimits, attempt);
+  const subject = await checkCredentials(auth, username, password);
+  if (subject === null) {
+    await recordLoginFailure(auth.pool, auth.config.loginLimits, attempt);
+    auth.log.info('login failed', { user: username.slice(0, 64), client }); // never the password
   }
-  return { kind: 'user', name: user.name };
+  return subject;
 }
 
-/** The subject of a refresh token, while that user still exists. */
-export async function subjectOfRefreshToken(auth: Auth, refreshToken: string): Promise<Subject | null> {
+async function checkCredentials(auth: Auth, username: string, password: string): Promise<Subject | null> {
+  if (username.startsWith(ROBOT_PREFIX)) {
+    const robot = await findRobot(auth.pool, username.slice(ROBOT_PREFIX.length));
+    const ok = await verifyPassword(robot?.secret_hash ?? null, password);
+    return ok && robot ? { kind: 'robot', name: robot.name } : null;
+  }
+  const user = await findUser(auth.pool, username);
+  const ok = await verifyPassword(user?.password_hash ?? null, password);
+  return ok && user ? { kind: 'user', name: user.name } : null;
+}
+
+/** The subject of a refresh token, while that user or robot still exists. Failures count against the client. */
+export async function subjectOfRefreshToken(auth: Auth, refreshToken: string, client: string): Promise<Subject | null> {
+  const attempt = { client, user: null };
+  await checkLoginAllowed(auth.pool, auth.config.loginLimits, attempt);
   const sub = await verifyRefreshToken(auth.tokens, refreshToken);
-  if (sub === null || sub === '') return null;
-  return (await findUser(auth.pool, sub)) === null ? null : { kind: 'user', name: sub };
+  const subject = sub === null || sub === '' ? null : await existing(auth, subjectOfClaim(sub));
+  if (subject === null) await recordLoginFailure(auth.pool, auth.config.loginLimits, attempt);
+  return subject;
+}
+
+async function existing(auth: Auth, s: Subject): Promise<Subject | null> {
+  if (s.kind === 'user') return (await findUser(auth.pool, s.name)) === null ? null : s;
+  if (s.kind === 'robot') return (await findRobot(auth.pool, s.name)) === null ? null : s;
+  return null;
 }
 
 export async function issueToken(auth: Auth, subject: Subject, requested: readonly Access[], offline: boolean): Promise<TokenResponse> {
@@ -82,7 +113,7 @@ export async function issueToken(auth: Auth, subject: Subject, requested: readon
     expires_in: issued.expiresIn,
     issued_at: issued.issuedAt.toISOString(),
   };
-  if (offline && subject.kind === 'user') body.refresh_token = (await issueRefreshToken(auth.tokens, sub)).token;
+  if (offline && (subject.kind === 'user' || subject.kind === 'robot')) body.refresh_token = (await issueRefreshToken(auth.tokens, sub)).token;
   return body;
 }
 

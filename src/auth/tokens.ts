@@ -11,7 +11,7 @@ import type { Access } from './scope.ts';
 const ACCESS_TYP = 'JWT';
 const REFRESH_TYP = 'bollard-refresh+jwt';
 /** Clock skew tolerated between replicas and clients' token servers. */
-const LEEWAY_SECONDS = 30;
+export const LEEWAY_SECONDS = 30;
 
 export interface TokenSettings {
   issuer: string;
@@ -50,7 +50,7 @@ export function issueRefreshToken(t: TokenSettings, sub: string): Promise<Issued
   return sign(t, REFRESH_TYP, sub, t.refreshTtlSeconds, {});
 }
 
-const AccessClaim = z.array(z.object({ type: z.string(), name: z.string(), actions: z.array(z.string()) }));
+export const AccessClaim = z.array(z.object({ type: z.string(), name: z.string(), actions: z.array(z.string()) }));
 
 export interface VerifiedAccess {
   sub: string;

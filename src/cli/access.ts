@@ -10,9 +10,17 @@ import { withDatabase } from './database.ts';
 export const ACCESS_USAGE = `  users add <name>          add a user; the password is read from BOLLARD_USER_PASSWORD or stdin
   users remove <name>       remove a user and its grants
   users list                list users
+  robots add <name>         add a robot account; prints its login (robot$<name>) and its secret, once
+  robots remove <name>      remove a robot and its grants
+  robots list               list robots
+  groups add|remove <name>  add or remove a group (removing drops its grants)
+  groups join|leave <group> <user>
+                            add a user to a group, or take it out
+  groups list               list groups and their members
   grants add <subject> <repository-glob> <actions>
-                            let <subject> (a user name, or "anonymous" for everyone) do
-                            <actions> (comma-separated pull,push,delete) on matching repositories;
+                            let <subject> (a user name, group:<name>, robot:<name> or robot$<name>,
+                            or "anonymous" for everyone) do <actions> (comma-separated
+                            pull,push,delete) on matching repositories;
                             in globs * stays within a path component, ** crosses them
   grants remove <subject> <repository-glob>
   grants list [<subject>]`;
@@ -21,7 +29,9 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-const USER_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+/** The form of user, group and robot names (migrations 0002 and 0004 check it too). */
+export const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const USER_RE = NAME_RE;
 
 export async function runUsers(args: string[]): Promise<void> {
   const [verb, name] = args;
@@ -66,11 +76,13 @@ export async function runGrants(args: string[]): Promise<void> {
   } else throw new UsageError(`unknown grants command "${verb ?? ''}"`);
 }
 
+/** A grant subject as typed: "alice", "user:alice", "group:devs", "robot:ci", "robot$ci" or "anonymous". */
 function subjectOf(who: string): string {
   if (who === 'anonymous') return 'anonymous';
-  const name = who.startsWith('user:') ? who.slice(5) : who;
-  if (!USER_RE.test(name)) throw new UsageError(`invalid subject "${who}"`);
-  return `user:${name}`;
+  const m = /^(?:(user|group|robot):|(robot)\$)?(.*)$/.exec(who) as RegExpExecArray;
+  const kind = m[1] ?? m[2] ?? 'user';
+  if (!USER_RE.test(m[3] as string)) throw new UsageError(`invalid subject "${who}"`);
+  return `${kind}:${m[3]}`;
 }
 
 async function readPassword(): Promise<string> {

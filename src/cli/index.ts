@@ -9,6 +9,7 @@ import { ACCESS_USAGE, runGrants, runUsers, UsageError } from './access.ts';
 import { MAINTENANCE_USAGE, runGc, runScrub } from './maintenance.ts';
 import { withDatabase } from './database.ts';
 import { executeRetention, parseImmutableArgs, parseRetentionArgs, RETENTION_USAGE, type RetentionCommand } from './retention.ts';
+import { runGroups, runRobots } from './principals.ts';
 
 const USAGE = `usage: bollard <command>
 
@@ -70,6 +71,8 @@ export async function main(argv: string[]): Promise<void> {
     else if (command === 'scrub') await runScrub(argv.slice(1));
     else if (command === 'retention') await runRetentionCommand(parseRetentionArgs(argv.slice(1)));
     else if (command === 'immutable') await runRetentionCommand(parseImmutableArgs(argv.slice(1)));
+    else if (command === 'robots') await runRobots(argv.slice(1));
+    else if (command === 'groups') await runGroups(argv.slice(1));
     else if (command === 'help' || command === '--help' || command === '-h') process.stdout.write(`${USAGE}\n`);
     else {
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);

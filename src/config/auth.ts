@@ -1,6 +1,7 @@
 // Access-control configuration, read from the environment and validated once,
 // separately from the core config: BOLLARD_AUTH=none keeps the registry open.
 import { z } from 'zod';
+import { externalIssuerConfig, EXTERNAL_ENV, type ExternalIssuerConfig } from './external-issuer.ts';
 import { ConfigError, parseEnv } from './index.ts';
 
 const seconds = (min: number, max: number, dflt: number) => z.coerce.number().int().min(min).max(max).default(dflt);
@@ -17,6 +18,10 @@ const AuthEnvSchema = z.object({
   BOLLARD_AUTH_SIGNING_KEY: z.string().includes('BEGIN PRIVATE KEY', { message: 'expected a PKCS#8 PEM' }).optional(),
   BOLLARD_AUTH_SIGNING_KEY_FILE: z.string().min(1).optional(),
   BOLLARD_ADMIN_PASSWORD: z.string().min(8, 'at least 8 characters').optional(),
+  BOLLARD_AUTH_LOGIN_FAILURES_PER_CLIENT: z.coerce.number().int().min(1).max(100_000).default(30),
+  BOLLARD_AUTH_LOGIN_FAILURES_PER_USER: z.coerce.number().int().min(1).max(100_000).default(10),
+  BOLLARD_AUTH_LOGIN_WINDOW: seconds(1, 86_400, 300),
+  ...EXTERNAL_ENV,
 });
 
 export interface AuthConfig {
@@ -28,6 +33,10 @@ export interface AuthConfig {
   refreshTtlSeconds: number;
   signingKey: { pem: string } | { file: string } | null;
   adminPassword: string | null;
+  /** Failed logins tolerated per client address and per login name in one window. */
+  loginLimits: { perClient: number; perUser: number; windowSeconds: number };
+  /** Tokens of another issuer accepted on /v2, besides ours. */
+  external: ExternalIssuerConfig | null;
 }
 
 export function loadAuthConfig(env: NodeJS.ProcessEnv = process.env): AuthConfig {
@@ -48,5 +57,11 @@ export function loadAuthConfig(env: NodeJS.ProcessEnv = process.env): AuthConfig
         ? { file: e.BOLLARD_AUTH_SIGNING_KEY_FILE }
         : null,
     adminPassword: e.BOLLARD_ADMIN_PASSWORD ?? null,
+    loginLimits: {
+      perClient: e.BOLLARD_AUTH_LOGIN_FAILURES_PER_CLIENT,
+      perUser: e.BOLLARD_AUTH_LOGIN_FAILURES_PER_USER,
+      windowSeconds: e.BOLLARD_AUTH_LOGIN_WINDOW,
+    },
+    external: externalIssuerConfig(e, e.BOLLARD_AUTH_ISSUER),
   };
 }

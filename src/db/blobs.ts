@@ -38,6 +38,15 @@ export async function lockBlob(db: CommonQueryMethods, ref: { id: number } | { d
     SELECT b.id FROM blobs b WHERE ${where} FOR NO KEY UPDATE`);
 }
 
+/** The blob with this digest if a repository whose name matches one of the regexes links it. */
+export async function findBlobLinkedIn(db: CommonQueryMethods, digest: Digest, repositoryRegexes: readonly string[]): Promise<BlobRow | null> {
+  return db.maybeOne(sql.type(BlobRow)`
+    SELECT b.id, b.blake3, b.size FROM blobs b
+    WHERE ${digestColumn(digest)} = ${sql.binary(Buffer.from(digest.hex, 'hex'))} AND b.quarantined_at IS NULL
+      AND EXISTS (SELECT 1 FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id
+                  WHERE rb.blob_id = b.id AND r.name ~ ANY(${sql.array(repositoryRegexes, 'text')}))`);
+}
+
 /**
  * Inserts the blob row, or adds a missing API digest to the row with the same BLAKE3.
  * A quarantined row is healed: the caller has just written (or found) good bytes.

@@ -5,11 +5,17 @@ const Action = z.enum(['pull', 'push', 'delete']);
 const GrantRow = z.object({ subject: z.string(), repository_glob: z.string(), actions: z.array(Action) });
 export type GrantRow = z.infer<typeof GrantRow>;
 
-/** The grants of the given subjects (e.g. a user's and the anonymous ones). */
-export async function grantsOf(db: CommonQueryMethods, subjects: readonly string[]): Promise<readonly GrantRow[]> {
+/**
+ * The grants of the given subjects (e.g. a user's and the anonymous ones), and
+ * those of the groups the user `member` belongs to (one round trip).
+ */
+export async function grantsOf(db: CommonQueryMethods, subjects: readonly string[], member: string | null = null): Promise<readonly GrantRow[]> {
   return db.any(sql.type(GrantRow)`
     SELECT subject, repository_glob, actions FROM grants
-    WHERE subject = ANY(${sql.array(subjects, 'text')})`);
+    WHERE subject = ANY(${sql.array(subjects, 'text')})
+       OR subject IN (SELECT 'group:' || g.name FROM users u
+                      JOIN group_members m ON m.user_id = u.id JOIN groups g ON g.id = m.group_id
+                      WHERE u.name = ${member})`);
 }
 
 export async function listGrants(db: CommonQueryMethods, subject: string | null): Promise<readonly GrantRow[]> {

@@ -6,8 +6,11 @@ import type { Request, RequestHandler, Response } from 'express';
 import { rulesFor, allowedActions, pullableRegexes, subjectOfClaim, type Subject } from '../auth/permissions.ts';
 import { formatScope, missingActions, type Access, type Action } from '../auth/scope.ts';
 import type { Auth } from '../auth/service.ts';
-import { verifyAccessToken } from '../auth/tokens.ts';
+import { issuerOf } from '../auth/external.ts';
+import { globToRegex } from '../auth/glob.ts';
+import { verifyAccessToken, type VerifiedAccess } from '../auth/tokens.ts';
 import { RegistryError } from '../errors/codes.ts';
+import { parseRepoName } from '../registry/names.ts';
 
 type Kind = 'manifest' | 'upload' | 'blob' | 'read';
 
@@ -45,14 +48,16 @@ export function tokenAuth(auth: Auth): RequestHandler {
     if (!/^\/v2(\/|$)/i.test(req.path)) return next();
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0'); // clients look for it on the 401 too
     const need = neededAccess(req.method, req.path);
+    checkNames(req, need);
     const challengeScope = [...need, ...mountSource(req)];
     const token = bearer(req);
-    const verified = token === null ? null : await verifyAccessToken(auth.tokens, token);
+    const verified = token === null ? null : await verifyToken(auth, token);
     if (verified === null) throw reject(req, auth, challengeScope, need, token === null ? null : 'invalid_token');
-    const subject = subjectOfClaim(verified.sub);
-    const missing = need.map((n) => ({ ...n, actions: missingActions(verified.access, n) })).filter((n) => n.actions.length > 0);
+    const { subject, access } = verified;
+    const missing = need.map((n) => ({ ...n, actions: missingActions(access, n) })).filter((n) => n.actions.length > 0);
     if (missing.length > 0) {
-      if (subject.kind === 'anonymous' || (await rulesAllow(auth, subject, missing))) {
+      // a fresh token may carry what is missing, unless our own rules refuse it to this subject
+      if (subject.kind === 'anonymous' || subject.kind === 'external' || (await rulesAllow(auth, subject, missing))) {
         throw reject(req, auth, challengeScope, need, 'insufficient_scope');
       }
       req.resume();
@@ -60,10 +65,64 @@ export function tokenAuth(auth: Auth): RequestHandler {
     }
     res.locals['authSubject'] = subject;
     // fail closed: a listing reached by a path not recognised above shows nothing
-    res.locals['pullableRegexes'] = need[0]?.type === 'registry' ? pullableRegexes(await rulesFor(auth.pool, subject)) : [];
-    restrictMount(req, verified.access);
+    const listing = need[0]?.type === 'registry';
+    const autoMount = isAutoMount(req);
+    const pullable = listing || autoMount ? await pullableFor(auth, subject, access) : [];
+    res.locals['pullableRegexes'] = listing ? pullable : [];
+    // fail closed too: in token mode an automatic mount sees only what the caller may pull
+    res.locals['mountVisibleIn'] = autoMount ? pullable : [];
+    restrictMount(req, access);
     next();
   };
+}
+
+/**
+ * A malformed repository name is a 400 NAME_INVALID whoever asks, as without auth:
+ * the name's syntax reveals nothing, and no rule could grant access to it anyway.
+ */
+function checkNames(req: Request, need: readonly Access[]): void {
+  for (const n of need) {
+    if (n.type !== 'repository') continue;
+    try {
+      parseRepoName(n.name);
+    } catch (err) {
+      req.resume();
+      throw err;
+    }
+  }
+}
+
+/** Our token, or one of the external issuer (picked by its `iss`), with who it speaks for. */
+async function verifyToken(auth: Auth, token: string): Promise<{ subject: Subject; access: VerifiedAccess['access'] } | null> {
+  if (auth.external !== null && issuerOf(token) === auth.external.issuer) {
+    const v = await auth.external.verify(token);
+    return v && { subject: { kind: 'external', name: v.sub }, access: v.access };
+  }
+  const v = await verifyAccessToken(auth.tokens, token);
+  return v && { subject: subjectOfClaim(v.sub), access: v.access };
+}
+
+/**
+ * Regexes of the repositories the caller may pull: from our rules; for an external
+ * issuer's subject, the anonymous rules and the repositories its token grants pull on.
+ */
+async function pullableFor(auth: Auth, subject: Subject, access: readonly Access[]): Promise<string[]> {
+  const fromRules = pullableRegexes(await rulesFor(auth.pool, subject));
+  if (subject.kind !== 'external') return fromRules;
+  const named = access.filter((a) => a.type === 'repository' && a.actions.includes('pull')).map((a) => globToRegex(a.name.replace(/[*?]/g, '')));
+  return [...fromRules, ...named];
+}
+
+/** The repositories an automatic mount may take the blob from (token mode), or null when unrestricted. */
+export function mountVisibleIn(res: Response): readonly string[] | null {
+  const v = res.locals['mountVisibleIn'] as string[] | undefined;
+  return v ?? null;
+}
+
+function isAutoMount(req: Request): boolean {
+  if (req.method !== 'POST') return false;
+  const q = new URL(req.url, 'http://x').searchParams;
+  return q.has('mount') && !q.get('from');
 }
 
 /** The regexes of repositories the caller may pull, set on catalog requests in token mode. */
@@ -104,17 +163,17 @@ function mountSource(req: Request): Access[] {
 }
 
 /**
- * A mount the caller may not read from becomes a plain upload (202), as in
- * distribution: nobody learns whether a blob exists in a repository they cannot
- * read. Automatic mount (no `from`) is off in token mode until its visibility
- * rule (only blobs the caller could already pull) is in place.
+ * A mount from a repository the caller may not read becomes a plain upload (202),
+ * as in distribution: nobody learns whether a blob exists in a repository they
+ * cannot read. Automatic mount (no `from`) stays: it is limited to the
+ * repositories the caller may pull (mountVisibleIn).
  */
 function restrictMount(req: Request, granted: readonly Access[]): void {
   if (req.method !== 'POST') return;
   const url = new URL(req.url, 'http://x');
-  if (!url.searchParams.has('mount')) return;
   const from = url.searchParams.get('from');
-  if (from && missingActions(granted, { type: 'repository', name: from, actions: ['pull'] }).length === 0) return;
+  if (!url.searchParams.has('mount') || !from) return;
+  if (missingActions(granted, { type: 'repository', name: from, actions: ['pull'] }).length === 0) return;
   url.searchParams.delete('mount');
   url.searchParams.delete('from');
   req.url = url.pathname + url.search;

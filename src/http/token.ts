@@ -20,11 +20,11 @@ export function tokenRouter(auth: Auth): Router {
     const field = (k: string) => (typeof form[k] === 'string' ? form[k] : '');
     const scopes = parseScopes([field('scope')]);
     if (field('grant_type') === 'password') {
-      const subject = await authenticate(auth, field('username'), field('password'));
+      const subject = await authenticate(auth, field('username'), field('password'), clientOf(req));
       if (subject === null) throw badCredentials();
       send(res, await issueToken(auth, subject, scopes, field('access_type') === 'offline'));
     } else if (field('grant_type') === 'refresh_token') {
-      const subject = await subjectOfRefreshToken(auth, field('refresh_token'));
+      const subject = await subjectOfRefreshToken(auth, field('refresh_token'), clientOf(req));
       if (subject === null) throw new RegistryError('UNAUTHORIZED', 'invalid or expired refresh token');
       send(res, await issueToken(auth, subject, scopes, false));
     } else {
@@ -42,9 +42,14 @@ async function basicSubject(auth: Auth, req: Request): Promise<Subject> {
   const decoded = Buffer.from(m[1] as string, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) throw badCredentials();
-  const subject = await authenticate(auth, decoded.slice(0, colon), decoded.slice(colon + 1));
+  const subject = await authenticate(auth, decoded.slice(0, colon), decoded.slice(colon + 1), clientOf(req));
   if (subject === null) throw badCredentials();
   return subject;
+}
+
+/** The client address failed logins are counted against (express's req.ip: the socket, or per `trust proxy`). */
+function clientOf(req: Request): string {
+  return req.ip ?? req.socket.remoteAddress ?? 'unknown';
 }
 
 function badCredentials(): RegistryError {

@@ -3,6 +3,7 @@ import { RegistryError } from '../errors/codes.ts';
 import { mountBlob } from '../registry/blobs.ts';
 import { parseRepoName, type RepoName } from '../registry/names.ts';
 import * as uploads from '../registry/uploads.ts';
+import { mountVisibleIn } from './auth.ts';
 import type { Digest } from '../digest/digest.ts';
 import { chunkRange, hasBody, queryDigest, queryString } from './params.ts';
 import type { Handler, MethodTable } from './route.ts';
@@ -35,7 +36,7 @@ const start: Handler = async (ctx, req, res, { name }) => {
     const digest = queryDigest(req, 'mount') as Digest;
     const fromText = queryString(req, 'from');
     const from = fromText === null || fromText === '' ? null : parseRepoName(fromText);
-    if (await mountBlob(ctx, name, digest, from)) {
+    if (await mountBlob(ctx, name, digest, from, mountVisibleIn(res))) {
       req.resume();
       sendCreated(res, name, digest);
       return;

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Digest } from '../digest/digest.ts';
-import { findBlob, findLinkedBlob, linkBlob, lockBlob, lockLink, unlinkBlob, type BlobRow } from '../db/blobs.ts';
+import { findBlob, findBlobLinkedIn, findLinkedBlob, linkBlob, lockBlob, lockLink, unlinkBlob, type BlobRow } from '../db/blobs.ts';
 import { appendEvent } from '../db/events.ts';
 import { ensureRepository, findRepository } from '../db/repositories.ts';
 import { RegistryError } from '../errors/codes.ts';
@@ -52,15 +52,18 @@ export async function blobRedirect(ctx: RegistryContext, blob: BlobInfo): Promis
 /**
  * Links an existing blob into `name` without moving bytes. With `from`, only a
  * blob that repository links is mounted; without it (automatic mount) any blob
- * the registry stores. Returns false when nothing could be mounted.
+ * the registry stores, or with token auth (`visibleIn`: regexes of the
+ * repositories the caller may pull) only a blob one of those links, so nobody
+ * learns of a blob they could not already read. False when nothing was mounted.
  */
-export async function mountBlob(ctx: RegistryContext, name: RepoName, digest: Digest, from: RepoName | null): Promise<boolean> {
+export async function mountBlob(ctx: RegistryContext, name: RepoName, digest: Digest, from: RepoName | null, visibleIn: readonly string[] | null = null): Promise<boolean> {
   let row: BlobRow | null;
   if (from !== null) {
     row = await findLinkedBlob(ctx.pool, from, digest);
   } else {
     if (!ctx.options.autoMount) return false;
-    row = await findBlob(ctx.pool, digest);
+    if (visibleIn !== null && visibleIn.length === 0) return false;
+    row = visibleIn === null ? await findBlob(ctx.pool, digest) : await findBlobLinkedIn(ctx.pool, digest, visibleIn);
   }
   if (!row) return false;
   const stored = await ctx.store.stat(blobKey(row.blake3)).catch((e: unknown) => Promise.reject(storageFailure(e)));

@@ -14,7 +14,7 @@ import { addGrant } from '../../src/db/grants.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { openPool } from '../../src/db/pool.ts';
 import { insertUser } from '../../src/db/users.ts';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger, type Logger } from '../../src/logger.ts';
 import { FsBlobStore } from '../../src/storage/fs.ts';
 import { createTestDatabase } from '../support/db.ts';
 import { DEFAULT_OPTIONS } from '../support/registry.ts';
@@ -25,24 +25,30 @@ export interface AuthRegistry {
   app: Express;
   pool: DatabasePool;
   auth: Auth;
+  databaseUrl: string;
   close(): Promise<void>;
 }
 
-export async function createAuthRegistry(env: Record<string, string> = {}): Promise<AuthRegistry> {
+export async function createAuthRegistry(env: Record<string, string> = {}, log: Logger = createLogger('silent')): Promise<AuthRegistry> {
   const db = await createTestDatabase();
   const pool = await openPool(db.url, { maximumPoolSize: 5 });
   await migrate(pool);
   const storageDir = await mkdtemp(join(tmpdir(), 'bollard-auth-store-'));
   const store = new FsBlobStore(storageDir);
   await store.init();
-  const log = createLogger('silent');
   const config = loadAuthConfig({ BOLLARD_AUTH: 'token', BOLLARD_ADMIN_PASSWORD: ADMIN_PASSWORD, ...env });
-  const auth = await createAuth(pool, config, log);
+  const auth = await createAuth(pool, config, log).catch(async (err: unknown) => {
+    await pool.end();
+    await db.drop();
+    await rm(storageDir, { recursive: true, force: true });
+    throw err;
+  });
   const app = createApp({ pool, store, log, options: DEFAULT_OPTIONS, auth });
   return {
     app,
     pool,
     auth,
+    databaseUrl: db.url,
     close: async () => {
       await pool.end();
       await db.drop();

@@ -73,6 +73,13 @@ describe('challenges without a token', () => {
   });
 });
 
+test('a malformed repository name is 400 NAME_INVALID, token or not (no rule can grant it)', async () => {
+  expectOciError(await request(r.app).get('/v2/Foo/bar/tags/list'), 400, 'NAME_INVALID');
+  const long = `${'a'.repeat(200)}/${'b'.repeat(60)}`;
+  const t = await fetchToken(r.app, admin, [`repository:${long}:pull,push`]);
+  expectOciError(await request(r.app).post(`/v2/${long}/blobs/uploads/`).set('Authorization', `Bearer ${t}`), 400, 'NAME_INVALID');
+});
+
 describe('the token endpoint', () => {
   test('GET with Basic credentials issues a JWT with the Docker claims and the granted access', async () => {
     const res = await request(r.app)

@@ -4,13 +4,17 @@
 import type { Express } from 'express';
 import type { DatabasePool } from 'slonik';
 import { createApp } from '../../src/app.ts';
+import { createAuth } from '../../src/auth/service.ts';
+import { loadAuthConfig } from '../../src/config/auth.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { openPool } from '../../src/db/pool.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { RegistryOptions } from '../../src/registry/context.ts';
 import type { BlobStore } from '../../src/storage/blob-store.ts';
+import { TEST_ADMIN, testAuthMode } from './auth-mode.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { fsStore, s3Store, testStorageKind, type StoreUnderTest } from './stores.ts';
+import { tokenClient } from './token-client.ts';
 
 export interface TestRegistry {
   app: Express;
@@ -40,7 +44,11 @@ export async function createTestRegistry(options: Partial<RegistryOptions> = {})
   const storage: StoreUnderTest = testStorageKind() === 's3' ? s3Store('http') : await fsStore();
   const store = storage.store;
   const log = createLogger(process.env.TEST_LOG === '1' ? 'debug' : 'silent');
-  const app = createApp({ pool, store, log, options: { ...DEFAULT_OPTIONS, ...options } });
+  const deps = { pool, store, log, options: { ...DEFAULT_OPTIONS, ...options } };
+  // token mode (the `token` project): token auth on, requests go through a token-aware client
+  const auth = testAuthMode() === 'token' ? await createAuth(pool, loadAuthConfig({ BOLLARD_AUTH: 'token', BOLLARD_ADMIN_PASSWORD: TEST_ADMIN.password }), log) : null;
+  const client = auth ? tokenClient(createApp({ ...deps, auth })) : null;
+  const app = client?.app ?? createApp(deps);
   return {
     app,
     pool,
@@ -50,6 +58,7 @@ export async function createTestRegistry(options: Partial<RegistryOptions> = {})
     s3Prefix: 'prefix' in storage ? (storage.prefix as string) : null,
     db,
     close: async () => {
+      await client?.close();
       await pool.end();
       await db.drop();
       await storage.destroy();

@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { authServerEnv } from './auth-mode.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { freePort } from './ports.ts';
 import { prefixContents, requireS3, testStorageKind } from './stores.ts';
@@ -48,6 +49,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<ServerProce
       DATABASE_URL: db.url,
       BOLLARD_LOG_LEVEL: 'info',
       ...storage.env,
+      ...authServerEnv(),
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

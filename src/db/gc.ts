@@ -186,3 +186,15 @@ export async function blobsAfter(db: CommonQueryMethods, afterId: number, limit:
 export async function markQuarantined(db: CommonQueryMethods, blobId: number): Promise<void> {
   await db.query(sql.unsafe`UPDATE blobs SET quarantined_at = now() WHERE id = ${blobId}`);
 }
+
+const Depths = z.object({ manifests: z.number(), links: z.number(), blobs: z.number(), fences: z.number(), pins: z.number() });
+
+/** What waits for review (due or not), for the worker's periodic status line. */
+export async function queueDepths(db: CommonQueryMethods) {
+  return db.one(sql.type(Depths)`
+    SELECT (SELECT count(*) FROM gc_manifest_reviews)::int8 AS manifests,
+           (SELECT count(*) FROM gc_link_reviews)::int8 AS links,
+           (SELECT count(*) FROM gc_blob_reviews)::int8 AS blobs,
+           (SELECT count(*) FROM blob_deletions)::int8 AS fences,
+           (SELECT count(*) FROM blob_pins)::int8 AS pins`);
+}

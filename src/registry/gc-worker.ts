@@ -1,8 +1,10 @@
 // The collector and the sweeps running in the background of `bollard serve`.
 // Every replica may run them: row locks and the per-blob advisory lock keep two
-// collectors from deleting the same thing twice. Each pass logs what it did.
+// collectors from deleting the same thing twice. Each pass that did something
+// logs it; every ten minutes a status line gives the totals and the backlog.
 import type { GcConfig } from '../config/gc.ts';
 import type { Logger } from '../logger.ts';
+import { queueDepths } from '../db/gc.ts';
 import { collectGarbage, type GcDeps } from './gc.ts';
 import { sweepAll } from './sweep.ts';
 
@@ -12,17 +14,27 @@ export interface GcWorker {
   stop(): Promise<void>;
 }
 
+/** How often the worker logs its totals and the queue backlog, work or not. */
+const STATUS_EVERY_MS = 10 * 60 * 1000;
+
 export function startGcWorker(deps: GcDeps, config: GcConfig, log: Logger): GcWorker {
   let running: Promise<void> | null = null;
   let lastSweep = 0;
+  let lastStatus = 0;
   let stopped = false;
+  const totals = { passes: 0, manifests: 0, links: 0, blobs: 0, bytesFreed: 0, failures: 0 };
 
   const pass = async () => {
     const started = Date.now();
     try {
       const gc = await collectGarbage(deps, config.policy);
+      const count = (t: string) => gc.deleted.filter((d) => d.target === t).length;
+      totals.passes += 1;
+      totals.manifests += count('manifest');
+      totals.links += count('link');
+      totals.blobs += count('blob');
+      totals.bytesFreed += gc.bytesFreed;
       if (gc.deleted.length > 0 || gc.deferred > 0) {
-        const count = (t: string) => gc.deleted.filter((d) => d.target === t).length;
         log.info('gc pass', {
           manifests: count('manifest'), links: count('link'), blobs: count('blob'),
           bytesFreed: gc.bytesFreed, kept: gc.kept, deferred: gc.deferred, ms: Date.now() - started,
@@ -33,7 +45,12 @@ export function startGcWorker(deps: GcDeps, config: GcConfig, log: Logger): GcWo
         const sweep = await sweepAll(deps, config.sweep);
         log.info('sweep pass', { ...sweep, ms: Date.now() - lastSweep });
       }
+      if (Date.now() - lastStatus >= STATUS_EVERY_MS) {
+        lastStatus = Date.now();
+        log.info('gc status', { ...totals, backlog: await queueDepths(deps.pool) });
+      }
     } catch (err) {
+      totals.failures += 1;
       log.warn('gc pass failed; retrying next interval', { error: err instanceof Error ? err.message : String(err) });
     }
   };

@@ -29,6 +29,7 @@ it('the server collects in the background and logs each pass', async () => {
   const deadline = Date.now() + 20_000;
   while (!logged.test(server.output()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
   expect(server.output()).toMatch(logged);
+  expect(server.output()).toMatch(/"msg":"gc status".*"backlog":\{"manifests":\d+,"links":\d+,"blobs":\d+,"fences":0,"pins":\d+\}/);
   expect(await head(server.url, 'bg', b)).toBe(404);
 });
 

@@ -4,6 +4,7 @@ import { createApp } from './app.ts';
 import { createAuth } from './auth/service.ts';
 import { loadAuthConfig } from './config/auth.ts';
 import { loadConfig, type Config } from './config/index.ts';
+import { loadWebhookConfig } from './config/webhooks.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
 import { openPool, type DatabasePool } from './db/pool.ts';
@@ -11,6 +12,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { createBlobStore } from './storage/index.ts';
 import { listenForChanges } from './db/notify.ts';
 import { ManifestCache } from './registry/manifest-cache.ts';
+import { startWebhookWorker } from './registry/webhooks.ts';
 
 export interface RunningRegistry {
   url: string;
@@ -21,6 +23,7 @@ export interface RunningRegistry {
 export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<RunningRegistry> {
   const config = loadConfig(env);
   const authConfig = loadAuthConfig(env);
+  const webhookConfig = loadWebhookConfig(env);
   const log = createLogger(config.logLevel);
   let embedded: EmbeddedDatabase | null = null;
   let databaseUrl = config.databaseUrl;
@@ -43,14 +46,16 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
     const auth = authConfig.mode === 'token' ? await createAuth(pool, authConfig, log) : undefined;
     const app = createApp({ pool, store, log, options: config, manifestCache, ...(auth ? { auth } : {}) });
     const server = await listen(app, config);
+    const webhooks = webhookConfig.enabled ? startWebhookWorker(pool, webhookConfig, log) : null;
     const url = `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${addressPort(server)}`;
-    log.info('bollard listening', { url, storage: store.name, dataDir: config.dataDir, embeddedPostgres: embedded !== null, auth: authConfig.mode });
+    log.info('bollard listening', { url, storage: store.name, dataDir: config.dataDir, embeddedPostgres: embedded !== null, auth: authConfig.mode, webhooks: webhooks !== null });
     const openPoolRef = pool;
     return {
       url,
       config,
       stop: async () => {
         await listener.close();
+        await webhooks?.stop();
         await shutdown(server, openPoolRef, embedded, log);
       },
     };

@@ -6,6 +6,7 @@ import { openPool } from '../db/pool.ts';
 import { createLogger } from '../logger.ts';
 import { serve } from '../main.ts';
 import { ACCESS_USAGE, runGrants, runUsers, UsageError } from './access.ts';
+import { runWebhooks, WEBHOOKS_USAGE } from './webhooks.ts';
 
 const USAGE = `usage: bollard <command>
 
@@ -14,6 +15,7 @@ commands:
   migrate   apply pending database migrations and exit
   help      show this text
 ${ACCESS_USAGE}
+${WEBHOOKS_USAGE}
 
 configuration is read from the environment; see README.md`;
 
@@ -57,6 +59,7 @@ export async function main(argv: string[]): Promise<void> {
     else if (command === 'migrate') await runMigrate();
     else if (command === 'users') await runUsers(argv.slice(1));
     else if (command === 'grants') await runGrants(argv.slice(1));
+    else if (command === 'webhooks') await runWebhooks(argv.slice(1));
     else if (command === 'help' || command === '--help' || command === '-h') process.stdout.write(`${USAGE}\n`);
     else {
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);

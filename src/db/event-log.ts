@@ -52,7 +52,7 @@ export async function readEvents(db: CommonQueryMethods, q: EventQuery): Promise
            (extract(epoch FROM created_at) * 1000)::float8 AS time_ms, payload
     FROM events
     WHERE ${sql.join(conditions, sql.fragment` AND `)}
-    ORDER BY xid, id
+    ORDER BY events.xid, events.id -- the columns: a bare "xid" would name the text alias
     LIMIT ${q.limit}`);
 }
 

@@ -147,6 +147,22 @@ describe('commit order', () => {
     expect(later.tags).toEqual(['late']);
   });
 
+  test('the order is numeric across transaction ids of more digits', async () => {
+    const start = (await drain('', 1000)).next;
+    await insert(a, 'before');
+    // burn transaction ids up to the next power of ten, so the next one has one digit more
+    const xid = BigInt((await a.query('SELECT pg_current_xact_id()::text AS x')).rows[0].x);
+    const burn = Number(10n ** BigInt(xid.toString().length) - xid);
+    await a.query(`DO $$ BEGIN FOR i IN 1..${burn} LOOP PERFORM pg_current_xact_id(); COMMIT; END LOOP; END $$`);
+    await insert(a, 'after');
+    let seen = await tagsAfter(start);
+    for (let i = 0; i < 200 && seen.tags.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      seen = await tagsAfter(start);
+    }
+    expect(seen.tags).toEqual(['before', 'after']);
+  });
+
   test('events of a transaction still running hold back the ones committed after them', async () => {
     const start = (await drain('', 1000)).next;
     await a.query('BEGIN');

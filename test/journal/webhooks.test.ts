@@ -144,3 +144,15 @@ test('two workers under concurrent pushes to several repositories: each event on
   expect(workers[0]?.metrics.delivered).toBeGreaterThan(0);
   expect(workers[1]?.metrics.delivered).toBeGreaterThan(0);
 });
+
+test('a worker stopped mid-send gives its claims back: the next worker sends them at once', async () => {
+  await setup({ config: { timeoutMs: 60_000 } });
+  receiver.respond = (_r, n) => (n === 1 ? 'hang' : 200);
+  await pushImage('hooks/stop', 'v1');
+  await eventually(() => receiver.requests.length === 1, 10_000, 'the first send');
+  await workers[0]?.stop();
+  workers = [startWebhookWorker(reg.pool, FAST, createLogger('silent'))];
+  await settled(); // far sooner than the 90 s lease of the stopped worker
+  const events = await journal('hooks/stop');
+  expect(keys(receiver.accepted)).toEqual(events.map((e) => e.id));
+});

@@ -2,8 +2,10 @@
 // it is up, retried on errors and timeouts, signed, filtered, in commit order per
 // repository, and never sent twice by two workers sharing one database.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { sql } from 'slonik';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import { z } from 'zod';
 import type { WebhookConfig } from '../../src/config/webhooks.ts';
 import { deleteEndpoint, insertEndpoint, outboxBacklog } from '../../src/db/webhooks.ts';
 import { globToRegex } from '../../src/auth/glob.ts';
@@ -86,10 +88,10 @@ test('a receiver that is up gets every event exactly once, signed, as the journa
   }
   expect(receiver.accepted.map((r) => r.event)).toEqual(events);
   expect(workers[0]?.metrics).toEqual({ delivered: events.length, failed: 0 });
-  const rows = await reg.pool.any(
-    (await import('slonik')).sql.unsafe`SELECT attempts, delivered_at IS NOT NULL AS done FROM webhook_outbox WHERE endpoint_id = ${endpoints[0] as number}`,
-  );
-  expect(rows.every((r) => r['attempts'] === 1 && r['done'] === true)).toBe(true);
+  const rows = await reg.pool.any(sql.type(z.object({ attempts: z.number(), done: z.boolean() }))`
+    SELECT attempts, delivered_at IS NOT NULL AS done FROM webhook_outbox WHERE endpoint_id = ${endpoints[0] as number}`);
+  expect(rows).toHaveLength(events.length);
+  expect(rows.every((r) => r.attempts === 1 && r.done)).toBe(true);
 });
 
 test('errors and timeouts are retried with backoff until delivered, keeping the order', async () => {

@@ -1,13 +1,13 @@
 // Webhook delivery from the outbox to a receiver on 127.0.0.1: exactly once when
 // it is up, retried on errors and timeouts, signed, filtered, in commit order per
 // repository, and never sent twice by two workers sharing one database.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { sql } from 'slonik';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import { z } from 'zod';
 import type { WebhookConfig } from '../../src/config/webhooks.ts';
-import { deleteEndpoint, insertEndpoint, outboxBacklog } from '../../src/db/webhooks.ts';
+import { claimDeliveries, deleteEndpoint, insertEndpoint, markFailed, outboxBacklog } from '../../src/db/webhooks.ts';
 import { globToRegex } from '../../src/auth/glob.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startWebhookWorker, type WebhookWorker } from '../../src/registry/webhooks.ts';
@@ -157,4 +157,20 @@ test('a worker stopped mid-send gives its claims back: the next worker sends the
   await settled(); // far sooner than the 90 s lease of the stopped worker
   const events = await journal('hooks/stop');
   expect(keys(receiver.accepted)).toEqual(events.map((e) => e.id));
+});
+
+test('a claim whose worker died is sent again once its lease expires, and the dead lease cannot complete it', async () => {
+  await setup({ workers: 0 });
+  await pushImage('hooks/crash', 'v1');
+  const dead = randomUUID();
+  const claimed = await claimDeliveries(reg.pool, dead, 100, 1500); // a worker that claims and vanishes
+  expect(claimed.length).toBeGreaterThan(0);
+  workers.push(startWebhookWorker(reg.pool, FAST, createLogger('silent')));
+  await new Promise((r) => setTimeout(r, 300));
+  expect(receiver.requests).toHaveLength(0); // the lease still holds
+  await settled();
+  const events = await journal('hooks/crash');
+  expect(keys(receiver.accepted)).toEqual(events.map((e) => e.id));
+  for (const c of claimed) await markFailed(reg.pool, c.id, dead, 0, 'late'); // guarded by the lease token: no effect
+  expect(await outboxBacklog(reg.pool)).toBe(0);
 });

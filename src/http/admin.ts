@@ -3,10 +3,9 @@
 // granted every action on `**`) may read it, by Bearer token or Basic credentials.
 import { Router, type Request, type Response } from 'express';
 import type { DatabasePool } from 'slonik';
-import { listGrants } from '../db/grants.ts';
 import { authenticate, type Auth } from '../auth/service.ts';
-import { subjectKey, subjectOfClaim, type Subject } from '../auth/permissions.ts';
-import { ACTIONS } from '../auth/scope.ts';
+import { subjectOfClaim, type Subject } from '../auth/permissions.ts';
+import { isSuperuser } from '../auth/superuser.ts';
 import { verifyAccessToken } from '../auth/tokens.ts';
 import { RegistryError } from '../errors/codes.ts';
 import { DEFAULT_EVENT_LIMIT, eventPage, MAX_EVENT_LIMIT, parseCursor } from '../registry/journal.ts';
@@ -78,12 +77,4 @@ async function subjectOf(auth: Auth, req: Request): Promise<Subject | null> {
   const colon = decoded.indexOf(':');
   if (colon < 0) return null;
   return authenticate(auth, decoded.slice(0, colon), decoded.slice(colon + 1));
-}
-
-/** Every action on `**`, by the subject's own grants or the anonymous ones. */
-async function isSuperuser(pool: DatabasePool, subject: Subject): Promise<boolean> {
-  const keys = subject.kind === 'user' ? ['anonymous', subjectKey(subject)] : ['anonymous'];
-  const actions = new Set<string>();
-  for (const key of keys) for (const g of await listGrants(pool, key)) if (g.repository_glob === '**') for (const a of g.actions) actions.add(a);
-  return ACTIONS.every((a) => actions.has(a));
 }

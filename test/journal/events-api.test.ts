@@ -1,8 +1,10 @@
 // GET /admin/events: the event journal read by cursor, paged like the OCI
 // listings, never skipping an event that commits after a later-numbered one.
 import pg from 'pg';
+import { sql } from 'slonik';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { z } from 'zod';
 import { encodeEvent } from '../../src/db/events.ts';
 import { pushBlob, pushManifest, expectOciError } from '../support/client.ts';
 import { emptyConfig, imageManifest, OCI_MANIFEST, randomBlob } from '../support/fixtures.ts';
@@ -48,9 +50,28 @@ async function drain(since: string, limit: number, repository?: string): Promise
   }
 }
 
+/**
+ * Waits until the journal shows every committed event (it holds events back while
+ * older transactions anywhere in the cluster, such as other test files', still run)
+ * and returns them all with the cursor after them.
+ */
+async function settled(repository?: string): Promise<{ events: Page['events']; next: string }> {
+  const committed = Number(
+    (await reg.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
+      SELECT count(*) AS n FROM events WHERE ${repository ? sql.fragment`repository = ${repository}` : sql.fragment`true`}`)),
+  );
+  for (let i = 0; ; i++) {
+    const all = await drain('', 1000, repository);
+    if (all.events.length === committed) return all;
+    if (i > 1000) throw new Error(`the journal shows ${all.events.length} of ${committed} events`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 describe('listing', () => {
   test('events come in order with their columns and decoded payload', async () => {
     const digest = await pushImage('journal/a', 'v1');
+    await settled();
     const res = await events('');
     expect(res.status).toBe(200);
     const push = res.body.events.find((e) => e.kind === 'manifest.push');
@@ -66,7 +87,7 @@ describe('listing', () => {
   test('pages follow the Link header and end where a poller resumes', async () => {
     await pushImage('journal/b', 'v1');
     await pushImage('journal/c', 'v1');
-    const all = (await events('?limit=1000')).body.events;
+    const all = (await settled()).events;
     const first = await events('?limit=2&repository=journal/b');
     expect(first.body.events).toHaveLength(2);
     expect(first.link).toBe(`</admin/events?repository=journal%2Fb&limit=2&since=${encodeURIComponent(first.body.next)}>; rel="next"`);
@@ -79,6 +100,7 @@ describe('listing', () => {
     const idle = await events(`?since=${paged.next}`);
     expect(idle.body).toEqual({ events: [], next: paged.next });
     await pushImage('journal/b', 'v2');
+    await settled();
     const fresh = await drain(paged.next, 100);
     expect(fresh.events.some((e) => e.kind === 'tag.set' && e.tag === 'v2')).toBe(true);
   });
@@ -120,7 +142,7 @@ describe('commit order', () => {
   };
 
   test('an event numbered before one already read but committed after it is still returned', async () => {
-    const start = (await drain('', 1000)).next;
+    const start = (await settled()).next;
     // b takes its transaction id first, then numbers its event after a's: a has
     // the smaller id, b the smaller xid. b commits first; a commits last.
     await b.query('BEGIN');
@@ -148,7 +170,7 @@ describe('commit order', () => {
   });
 
   test('the order is numeric across transaction ids of more digits', async () => {
-    const start = (await drain('', 1000)).next;
+    const start = (await settled()).next;
     await insert(a, 'before');
     // burn transaction ids up to the next power of ten, so the next one has one digit more
     const xid = BigInt((await a.query('SELECT pg_current_xact_id()::text AS x')).rows[0].x);
@@ -164,7 +186,7 @@ describe('commit order', () => {
   });
 
   test('events of a transaction still running hold back the ones committed after them', async () => {
-    const start = (await drain('', 1000)).next;
+    const start = (await settled()).next;
     await a.query('BEGIN');
     await insert(a, 'first');
     await insert(b, 'second'); // commits at once, with a larger id and xid

@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import { afterAll, expect, test } from 'vitest';
 import { startServer, type ServerProcess } from '../support/server.ts';
 import { eventually, startReceiver, type Receiver } from './receiver.ts';
@@ -19,6 +20,16 @@ afterAll(async () => {
   await servers[0]?.destroy();
   await receiver?.close();
 });
+
+async function countEvents(url: string, repository: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return Number((await client.query('SELECT count(*) AS n FROM events WHERE repository = $1', [repository])).rows[0].n);
+  } finally {
+    await client.end();
+  }
+}
 
 const digestOf = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
@@ -64,8 +75,13 @@ test('events left undelivered when the server stops all arrive from the next one
   receiver.respond = () => 200;
   const second = await startServer({ env: FAST, reuse: { dataDir: first.dataDir, db: first.db } });
   servers.push(second);
-  const journal = (await (await fetch(`${second.url}/admin/events?repository=restart/app&limit=1000`)).json()) as { events: Array<{ id: number }> };
-  expect(journal.events.length).toBeGreaterThanOrEqual(9);
+  const committed = await countEvents(first.databaseUrl, 'restart/app');
+  expect(committed).toBeGreaterThanOrEqual(9);
+  let journal: { events: Array<{ id: number }> } = { events: [] };
+  await eventually(async () => {
+    journal = (await (await fetch(`${second.url}/admin/events?repository=restart/app&limit=1000`)).json()) as typeof journal;
+    return journal.events.length === committed;
+  }, 30_000, 'the journal to show every event');
   await eventually(() => receiver?.accepted.length === journal.events.length, 20_000, 'every event delivered');
   await new Promise((r) => setTimeout(r, 300));
   expect(receiver.accepted.map((r) => r.event.id)).toEqual(journal.events.map((e) => e.id));

@@ -49,10 +49,20 @@ async function pushImage(repo: string, tag: string): Promise<void> {
   await pushManifest(reg.app, repo, tag, imageManifest(emptyConfig, [layer]), OCI_MANIFEST);
 }
 
-/** The journal's events of a repository, as the admin API shows them. */
+/**
+ * The journal's events of a repository, as the admin API shows them, once it shows
+ * every committed one (it holds events back while older transactions anywhere in
+ * the cluster, such as other test files', are still running).
+ */
 async function journal(repository: string): Promise<Array<Received['event']>> {
-  const res = await request(reg.app).get(`/admin/events?limit=1000&repository=${repository}`);
-  return res.body.events as Array<Received['event']>;
+  const committed = await reg.pool.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*) AS n FROM events WHERE repository = ${repository}`);
+  let events: Array<Received['event']> = [];
+  await eventually(async () => {
+    const res = await request(reg.app).get(`/admin/events?limit=1000&repository=${repository}`);
+    events = res.body.events as Array<Received['event']>;
+    return events.length === committed;
+  }, 30_000, `the journal of ${repository}`);
+  return events;
 }
 
 async function settled(): Promise<void> {

@@ -4,6 +4,7 @@ import type { DatabasePool } from 'slonik';
 import { RegistryError } from './errors/codes.ts';
 import type { Logger } from './logger.ts';
 import type { Auth } from './auth/service.ts';
+import { adminRouter } from './http/admin.ts';
 import { tokenAuth } from './http/auth.ts';
 import { errorHandler } from './http/errors.ts';
 import { tokenRouter } from './http/token.ts';
@@ -40,6 +41,7 @@ export function createApp(deps: AppDeps): Express {
     app.use(tokenRouter(deps.auth));
     app.use(tokenAuth(deps.auth));
   }
+  app.use(adminRouter(deps.pool, deps.auth));
   app.use(v2Router(ctx));
   app.use((req, _res, next) => {
     next(new RegistryError('NAME_UNKNOWN', `no API endpoint at ${req.path}`));

@@ -4,6 +4,7 @@ import { createApp } from './app.ts';
 import { createAuth } from './auth/service.ts';
 import { loadAuthConfig } from './config/auth.ts';
 import { loadConfig, type Config } from './config/index.ts';
+import { loadWebhookConfig } from './config/webhooks.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
 import { openPool, type DatabasePool } from './db/pool.ts';
@@ -15,6 +16,7 @@ import { loadGcConfig } from './config/gc.ts';
 import { startGcWorker } from './registry/gc-worker.ts';
 import { loadRetentionConfig } from './config/retention.ts';
 import { startRetentionWorker } from './registry/retention/worker.ts';
+import { startWebhookWorker } from './registry/webhooks.ts';
 
 export interface RunningRegistry {
   url: string;
@@ -27,6 +29,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
   const authConfig = loadAuthConfig(env);
   const gcConfig = loadGcConfig(env);
   const retentionConfig = loadRetentionConfig(env);
+  const webhookConfig = loadWebhookConfig(env);
   const log = createLogger(config.logLevel);
   let embedded: EmbeddedDatabase | null = null;
   let databaseUrl = config.databaseUrl;
@@ -50,9 +53,13 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
     const app = createApp({ pool, store, log, options: config, manifestCache, ...(auth ? { auth } : {}) });
     const server = await listen(app, config);
     const gc = gcConfig.enabled ? startGcWorker({ pool, store }, gcConfig, log) : null;
-    const url = `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${addressPort(server)}`;
-    log.info('bollard listening', { url, storage: store.name, dataDir: config.dataDir, embeddedPostgres: embedded !== null, auth: authConfig.mode });
     const retention = startRetentionWorker(pool, retentionConfig.intervalSeconds, log);
+    const webhooks = webhookConfig.enabled ? startWebhookWorker(pool, webhookConfig, log) : null;
+    const url = `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${addressPort(server)}`;
+    log.info('bollard listening', {
+      url, storage: store.name, dataDir: config.dataDir, embeddedPostgres: embedded !== null, auth: authConfig.mode,
+      gc: gc !== null, webhooks: webhooks !== null,
+    });
     const openPoolRef = pool;
     return {
       url,
@@ -61,6 +68,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
         await gc?.stop();
         await retention.stop();
         await listener.close();
+        await webhooks?.stop();
         await shutdown(server, openPoolRef, embedded, log);
       },
     };

@@ -10,6 +10,7 @@ import { MAINTENANCE_USAGE, runGc, runScrub } from './maintenance.ts';
 import { withDatabase } from './database.ts';
 import { executeRetention, parseImmutableArgs, parseRetentionArgs, RETENTION_USAGE, type RetentionCommand } from './retention.ts';
 import { runGroups, runRobots } from './principals.ts';
+import { runWebhooks, WEBHOOKS_USAGE } from './webhooks.ts';
 
 const USAGE = `usage: bollard <command>
 
@@ -20,6 +21,7 @@ commands:
 ${ACCESS_USAGE}
 ${MAINTENANCE_USAGE}
 ${RETENTION_USAGE}
+${WEBHOOKS_USAGE}
 
 configuration is read from the environment; see README.md`;
 
@@ -73,6 +75,7 @@ export async function main(argv: string[]): Promise<void> {
     else if (command === 'immutable') await runRetentionCommand(parseImmutableArgs(argv.slice(1)));
     else if (command === 'robots') await runRobots(argv.slice(1));
     else if (command === 'groups') await runGroups(argv.slice(1));
+    else if (command === 'webhooks') await runWebhooks(argv.slice(1));
     else if (command === 'help' || command === '--help' || command === '-h') process.stdout.write(`${USAGE}\n`);
     else {
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);

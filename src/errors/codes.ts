@@ -19,6 +19,7 @@ const CODES = {
 
   TAG_INVALID: { status: 400, message: 'invalid tag' },
   PAGINATION_NUMBER_INVALID: { status: 400, message: 'invalid number of results requested' },
+  PAGINATION_CURSOR_INVALID: { status: 400, message: 'invalid pagination cursor' },
   RANGE_INVALID: { status: 416, message: 'requested range not satisfiable' },
   TOO_LARGE: { status: 413, message: 'payload too large' },
   UNAVAILABLE: { status: 503, message: 'service temporarily unavailable' },

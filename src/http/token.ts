@@ -48,7 +48,8 @@ async function basicSubject(auth: Auth, req: Request): Promise<Subject> {
 }
 
 /** The client address failed logins are counted against (express's req.ip: the socket, or per `trust proxy`). */
-function clientOf(req: Request): string {
+/** The address failed logins are counted against. */
+export function clientOf(req: Request): string {
   return req.ip ?? req.socket.remoteAddress ?? 'unknown';
 }
 

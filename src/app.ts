@@ -23,6 +23,12 @@ export interface AppDeps {
   manifestCache?: ManifestCache;
   /** Token auth (BOLLARD_AUTH=token); absent: the API is open. */
   auth?: Auth;
+  /**
+   * Proxies whose X-Forwarded-For is believed (BOLLARD_TRUST_PROXY): a hop count or
+   * addresses/subnets. Failed logins are counted per client address, which behind a
+   * proxy is only known from that header. Absent: the socket's peer is the client.
+   */
+  trustProxy?: number | readonly string[];
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -37,6 +43,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('query parser', 'simple');
+  if (deps.trustProxy !== undefined) app.set('trust proxy', typeof deps.trustProxy === 'number' ? deps.trustProxy : [...deps.trustProxy]);
   if (deps.auth) {
     app.use(tokenRouter(deps.auth));
     app.use(tokenAuth(deps.auth));

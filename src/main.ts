@@ -50,7 +50,11 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
       log,
     );
     const auth = authConfig.mode === 'token' ? await createAuth(pool, authConfig, log) : undefined;
-    const app = createApp({ pool, store, log, options: config, manifestCache, ...(auth ? { auth } : {}) });
+    const app = createApp({
+      pool, store, log, options: config, manifestCache,
+      ...(auth ? { auth } : {}),
+      ...(config.trustProxy !== undefined ? { trustProxy: config.trustProxy } : {}),
+    });
     const server = await listen(app, config);
     const gc = gcConfig.enabled ? startGcWorker({ pool, store }, gcConfig, log) : null;
     const retention = startRetentionWorker(pool, retentionConfig.intervalSeconds, log);

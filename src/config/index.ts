@@ -1,5 +1,6 @@
 // The one typed configuration, read from the environment and validated once.
 // A bad value stops the process with a message naming the variable.
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -19,6 +20,11 @@ const EnvSchema = z.object({
   BOLLARD_PAGE_SIZE_MAX: z.coerce.number().int().min(1).default(10_000),
   BOLLARD_EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   BOLLARD_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  BOLLARD_TRUST_PROXY: z
+    .string()
+    .refine((v) => /^\d{1,2}$/.test(v) || v.split(',').every((a) => isProxyAddress(a.trim())), 'expected a hop count or addresses, subnets, loopback, linklocal, uniquelocal')
+    .transform((v) => (/^\d{1,2}$/.test(v) ? Number(v) : v.split(',').map((a) => a.trim())))
+    .optional(),
   BOLLARD_DB_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(20),
   BOLLARD_STORAGE: z.enum(['fs', 's3']).default('fs'),
   BOLLARD_S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name').optional(),
@@ -66,7 +72,16 @@ export interface Config {
   maxManifestBytes: number;
   pageSizeMax: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** Whose X-Forwarded-For to believe: a hop count or addresses/subnets; undefined: nobody's. */
+  trustProxy: number | string[] | undefined;
   storage: StorageConfig;
+}
+
+function isProxyAddress(a: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(a)) return true;
+  const [ip, bits, extra] = a.split('/');
+  if (extra !== undefined || isIP(ip ?? '') === 0) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (isIP(ip as string) === 4 ? 32 : 128));
 }
 
 export class ConfigError extends Error {
@@ -104,6 +119,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxManifestBytes: e.BOLLARD_MAX_MANIFEST_BYTES,
     pageSizeMax: e.BOLLARD_PAGE_SIZE_MAX,
     logLevel: e.BOLLARD_LOG_LEVEL,
+    trustProxy: e.BOLLARD_TRUST_PROXY,
     storage: storageConfig(e),
   };
 }

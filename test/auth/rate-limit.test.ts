@@ -82,3 +82,18 @@ test('the limits are configuration, validated', async () => {
   expect(() => loadAuthConfig({ BOLLARD_AUTH_LOGIN_FAILURES_PER_USER: '0' })).toThrow(/BOLLARD_AUTH_LOGIN_FAILURES_PER_USER/);
   expect(() => loadAuthConfig({ BOLLARD_AUTH_LOGIN_WINDOW: 'x' })).toThrow(/BOLLARD_AUTH_LOGIN_WINDOW/);
 });
+
+test('behind a trusted proxy (BOLLARD_TRUST_PROXY) clients are told apart by X-Forwarded-For; untrusted, the header is ignored', async () => {
+  const limits = { BOLLARD_AUTH_LOGIN_FAILURES_PER_USER: '100', BOLLARD_AUTH_LOGIN_FAILURES_PER_CLIENT: '2', BOLLARD_AUTH_LOGIN_WINDOW: '600' };
+  const from = (reg: AuthRegistry, client: string, user: string) => tokenGet(reg, user, 'wrong-pass-1').set('X-Forwarded-For', client);
+
+  r = await createAuthRegistry({ ...limits, BOLLARD_TRUST_PROXY: 'loopback' });
+  for (const user of ['a1', 'a2']) expect((await from(r, '203.0.113.5', user)).status).toBe(401);
+  expectTooMany(await from(r, '203.0.113.5', 'a3'), 600);
+  expect((await from(r, '203.0.113.6', 'b1')).status).toBe(401); // another client behind the same proxy
+  await r.close();
+
+  r = await createAuthRegistry(limits); // no trusted proxy: anyone could forge the header
+  for (const [client, user] of [['203.0.113.5', 'a1'], ['203.0.113.6', 'b1']]) expect((await from(r, client as string, user as string)).status).toBe(401);
+  expectTooMany(await from(r, '203.0.113.7', 'c1'), 600);
+});

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Express } from 'express';
 import type { DatabasePool } from 'slonik';
 import request from 'supertest';
+import { loadConfig } from '../../src/config/index.ts';
 import { createApp } from '../../src/app.ts';
 import { hashPassword } from '../../src/auth/password.ts';
 import { createAuth, type Auth } from '../../src/auth/service.ts';
@@ -37,13 +38,14 @@ export async function createAuthRegistry(env: Record<string, string> = {}, log: 
   const store = new FsBlobStore(storageDir);
   await store.init();
   const config = loadAuthConfig({ BOLLARD_AUTH: 'token', BOLLARD_ADMIN_PASSWORD: ADMIN_PASSWORD, ...env });
+  const { trustProxy } = loadConfig({ BOLLARD_TRUST_PROXY: env['BOLLARD_TRUST_PROXY'] ?? '' });
   const auth = await createAuth(pool, config, log).catch(async (err: unknown) => {
     await pool.end();
     await db.drop();
     await rm(storageDir, { recursive: true, force: true });
     throw err;
   });
-  const app = createApp({ pool, store, log, options: DEFAULT_OPTIONS, auth });
+  const app = createApp({ pool, store, log, options: DEFAULT_OPTIONS, auth, ...(trustProxy !== undefined ? { trustProxy } : {}) });
   return {
     app,
     pool,

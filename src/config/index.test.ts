@@ -1,0 +1,13 @@
+// The core configuration: defaults, and bad values stopped with the variable named.
+import { expect, test } from 'vitest';
+import { ConfigError, loadConfig } from './index.ts';
+
+test('BOLLARD_TRUST_PROXY takes a hop count or a list of addresses, subnets and named ranges', () => {
+  expect(loadConfig({}).trustProxy).toBeUndefined();
+  expect(loadConfig({ BOLLARD_TRUST_PROXY: '2' }).trustProxy).toBe(2);
+  expect(loadConfig({ BOLLARD_TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::/8, 192.0.2.7' }).trustProxy).toEqual(['loopback', '10.0.0.0/8', 'fd00::/8', '192.0.2.7']);
+  for (const bad of ['true', '*', '10.0.0.0/33', 'proxy.example', '1.2.3.4/8/9', '100']) {
+    expect(() => loadConfig({ BOLLARD_TRUST_PROXY: bad }), bad).toThrow(ConfigError);
+    expect(() => loadConfig({ BOLLARD_TRUST_PROXY: bad }), bad).toThrow(/BOLLARD_TRUST_PROXY/);
+  }
+});

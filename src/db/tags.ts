@@ -1,21 +1,34 @@
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 
-/** Points the tag at the manifest, moving refcounts from the old target; returns the old manifest id. */
+/**
+ * Points the tag at the manifest, moving refcounts from the old target; returns the old manifest id.
+ * Safe beside other tag pushes of the same repository: a tag created concurrently is found and
+ * moved rather than inserted twice, and both refcounts change in id order.
+ */
 export async function setTag(db: CommonQueryMethods, repositoryId: number, tag: string, manifestId: number): Promise<number | null> {
-  const old = await db.maybeOneFirst(sql.type(z.object({ manifest_id: z.number() }))`
+  const current = () => db.maybeOneFirst(sql.type(z.object({ manifest_id: z.number() }))`
     SELECT manifest_id FROM tags WHERE repository_id = ${repositoryId} AND name = ${tag} FOR UPDATE`);
-  if (old === manifestId) return old;
+  let old = await current();
   if (old === null) {
-    await db.query(sql.unsafe`
-      INSERT INTO tags (repository_id, name, manifest_id) VALUES (${repositoryId}, ${tag}, ${manifestId})`);
-  } else {
-    await db.query(sql.unsafe`
-      UPDATE tags SET manifest_id = ${manifestId}, updated_at = now()
-      WHERE repository_id = ${repositoryId} AND name = ${tag}`);
-    await db.query(sql.unsafe`UPDATE manifests SET refcount = refcount - 1 WHERE id = ${old}`);
+    const created = await db.maybeOneFirst(sql.type(z.object({ manifest_id: z.number() }))`
+      INSERT INTO tags (repository_id, name, manifest_id) VALUES (${repositoryId}, ${tag}, ${manifestId})
+      ON CONFLICT (repository_id, name) DO NOTHING
+      RETURNING manifest_id`);
+    if (created !== null) {
+      await db.query(sql.unsafe`UPDATE manifests SET refcount = refcount + 1 WHERE id = ${manifestId}`);
+      return null;
+    }
+    old = await current(); // another push created it first: move it
   }
-  await db.query(sql.unsafe`UPDATE manifests SET refcount = refcount + 1 WHERE id = ${manifestId}`);
+  if (old === null || old === manifestId) return old;
+  await db.query(sql.unsafe`
+    UPDATE tags SET manifest_id = ${manifestId}, updated_at = now()
+    WHERE repository_id = ${repositoryId} AND name = ${tag}`);
+  const [first, second] = old < manifestId ? [old, manifestId] : [manifestId, old];
+  for (const id of [first, second]) {
+    await db.query(sql.unsafe`UPDATE manifests SET refcount = refcount + ${id === manifestId ? 1 : -1} WHERE id = ${id}`);
+  }
   return old;
 }
 

@@ -42,12 +42,3 @@ export async function listRepositories(
 export async function lockRepositoryForWrite(db: CommonQueryMethods, repositoryId: number): Promise<void> {
   await db.query(sql.unsafe`SELECT id FROM repositories WHERE id = ${repositoryId} FOR NO KEY UPDATE`);
 }
-
-/**
- * The shared form, for pushes that only point a tag at a manifest the repository
- * already holds: they run side by side (each locks its one tag row, then manifests
- * in id order) but never beside a change that holds the lock alone.
- */
-export async function lockRepositoryShared(db: CommonQueryMethods, repositoryId: number): Promise<void> {
-  await db.query(sql.unsafe`SELECT id FROM repositories WHERE id = ${repositoryId} FOR SHARE`);
-}

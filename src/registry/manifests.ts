@@ -3,7 +3,7 @@ import { digestFromBuffer, type Digest } from '../digest/digest.ts';
 import { appendEvent } from '../db/events.ts';
 import { notifyManifestChange } from '../db/notify.ts';
 import * as q from '../db/manifests.ts';
-import { ensureRepository, findRepository, lockRepositoryForWrite, lockRepositoryShared } from '../db/repositories.ts';
+import { ensureRepository, findRepository, lockRepositoryForWrite } from '../db/repositories.ts';
 import { deleteTag, deleteTagsOf, setTag } from '../db/tags.ts';
 import { RegistryError } from '../errors/codes.ts';
 import type { CommonQueryMethods } from 'slonik';
@@ -48,34 +48,12 @@ export async function putManifest(
   if (ref.kind === 'digest' && ref.digest.text !== digest.text) {
     throw new RegistryError('DIGEST_INVALID', { expected: ref.digest.text, computed: digest.text });
   }
-  // Pointing a tag at a manifest the repository already holds shares the repository
-  // lock with other such pushes; inserting a manifest takes it alone. If the manifest
-  // went away between the look and the lock, the push runs again the exclusive way.
-  const held = (await q.lookupManifest(ctx.pool, name, { digest: digest.text })) !== null;
-  if (!held || !(await commitManifest(ctx, name, ref, digest, parsed, content, 'shared'))) {
-    await commitManifest(ctx, name, ref, digest, parsed, content, 'exclusive');
-  }
-  if (ref.kind === 'tag') ctx.manifests.invalidate(name);
-  return { digest, subject: parsed.subject };
-}
-
-/** One transaction of a manifest push; false when, in shared mode, the manifest would have to be inserted. */
-async function commitManifest(
-  ctx: RegistryContext,
-  name: RepoName,
-  ref: Reference,
-  digest: Digest,
-  parsed: ParsedManifest,
-  content: Buffer,
-  mode: 'shared' | 'exclusive',
-): Promise<boolean> {
-  return ctx.pool.transaction(async (tx) => {
+  await ctx.pool.transaction(async (tx) => {
     const repositoryId = await ensureRepository(tx, name);
-    if (mode === 'shared') await lockRepositoryShared(tx, repositoryId);
-    else await lockRepositoryForWrite(tx, repositoryId);
-    let manifestId = (await q.findManifestByDigest(tx, repositoryId, digest.text))?.id ?? null;
+    await lockRepositoryForWrite(tx, repositoryId);
+    let manifest = await q.findManifestByDigest(tx, repositoryId, digest.text);
+    let manifestId = manifest?.id ?? null;
     if (manifestId === null) {
-      if (mode === 'shared') return false;
       const childIds = await resolveChildren(tx, repositoryId, parsed.children);
       const blobIds = await resolveBlobs(tx, repositoryId, parsed.blobs);
       manifestId = await q.insertManifest(tx, {
@@ -99,8 +77,9 @@ async function commitManifest(
         await notifyManifestChange(tx, name);
       }
     }
-    return true;
   });
+  if (ref.kind === 'tag') ctx.manifests.invalidate(name);
+  return { digest, subject: parsed.subject };
 }
 
 function uniqueByDigest(descriptors: Descriptor[]): Descriptor[] {

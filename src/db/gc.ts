@@ -144,8 +144,10 @@ const BlobForReview = z.object({
   digest: z.string(),
 });
 
-function apiDigest() {
-  return sql.fragment`COALESCE('sha256:' || encode(sha256, 'hex'), 'sha512:' || encode(sha512, 'hex')) AS digest`;
+/** The blob's API digest (SHA-256, or SHA-512 for blobs only ever pushed with one), as `digest`. */
+function apiDigest(alias: 'blobs' | 'b' = 'blobs') {
+  const t = sql.identifier([alias]);
+  return sql.fragment`COALESCE('sha256:' || encode(${t}.sha256, 'hex'), 'sha512:' || encode(${t}.sha512, 'hex')) AS digest`;
 }
 
 export async function blobKeyOf(db: CommonQueryMethods, blobId: number): Promise<Buffer | null> {
@@ -167,8 +169,7 @@ const LinkForReview = z.object({ refcount: z.number(), repository: z.string(), d
 export async function lockLinkForReview(db: CommonQueryMethods, repositoryId: number, blobId: number) {
   await db.query(sql.unsafe`SELECT id FROM blobs WHERE id = ${blobId} FOR NO KEY UPDATE`);
   return db.maybeOne(sql.type(LinkForReview)`
-    SELECT rb.refcount, r.name AS repository,
-           COALESCE('sha256:' || encode(b.sha256, 'hex'), 'sha512:' || encode(b.sha512, 'hex')) AS digest
+    SELECT rb.refcount, r.name AS repository, ${apiDigest('b')}
     FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id JOIN blobs b ON b.id = rb.blob_id
     WHERE rb.repository_id = ${repositoryId} AND rb.blob_id = ${blobId}
     FOR UPDATE OF rb`);

@@ -6,22 +6,15 @@ import type { GcConfig } from '../config/gc.ts';
 import type { Logger } from '../logger.ts';
 import { queueDepths } from '../db/gc.ts';
 import { collectGarbage, type GcDeps } from './gc.ts';
+import { runEvery, type Periodic } from './periodic.ts';
 import { sweepAll } from './sweep.ts';
-
-export interface GcWorker {
-  /** Runs one pass now (tests, and the first pass at start-up). */
-  runOnce(): Promise<void>;
-  stop(): Promise<void>;
-}
 
 /** How often the worker logs its totals and the queue backlog, work or not. */
 const STATUS_EVERY_MS = 10 * 60 * 1000;
 
-export function startGcWorker(deps: GcDeps, config: GcConfig, log: Logger): GcWorker {
-  let running: Promise<void> | null = null;
+export function startGcWorker(deps: GcDeps, config: GcConfig, log: Logger): Periodic {
   let lastSweep = 0;
   let lastStatus = 0;
-  let stopped = false;
   const totals = { passes: 0, manifests: 0, links: 0, blobs: 0, bytesFreed: 0, failures: 0 };
 
   const pass = async () => {
@@ -54,22 +47,5 @@ export function startGcWorker(deps: GcDeps, config: GcConfig, log: Logger): GcWo
       log.warn('gc pass failed; retrying next interval', { error: err instanceof Error ? err.message : String(err) });
     }
   };
-  const runOnce = () => {
-    running ??= pass().finally(() => {
-      running = null;
-    });
-    return running;
-  };
-  const timer = setInterval(() => {
-    if (!stopped) void runOnce();
-  }, config.intervalSeconds * 1000);
-  timer.unref();
-  return {
-    runOnce,
-    stop: async () => {
-      stopped = true;
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return runEvery(config.intervalSeconds * 1000, pass);
 }

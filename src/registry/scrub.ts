@@ -42,7 +42,7 @@ export async function scrub(deps: ScrubDeps, opts: { onProgress?: (checked: numb
       report.checked += 1;
       report.bytes += row.size;
       if (problem) {
-        const quarantined = await quarantine(deps, row.id, row.blake3, problem.reason);
+        const quarantined = await quarantine(deps, row, problem.reason);
         report.findings.push({ digest: row.digest, blake3: row.blake3.toString('hex'), ...problem, quarantined });
       }
     }
@@ -68,14 +68,14 @@ async function check(store: BlobStore, blake3: Buffer, size: number): Promise<Pi
   return null;
 }
 
-async function quarantine(deps: ScrubDeps, blobId: number, key: Buffer, reason: string): Promise<boolean> {
+async function quarantine(deps: ScrubDeps, blob: { id: number; blake3: Buffer; digest: string }, reason: string): Promise<boolean> {
+  const key = blob.blake3;
   const fenced = await deps.pool.transaction(async (tx) => {
     await q.lockBlobKey(tx, key);
-    if ((await lockBlob(tx, { id: blobId })) === null || !(await q.bytesDeletable(tx, key))) return null;
+    if ((await lockBlob(tx, { id: blob.id })) === null || !(await q.bytesDeletable(tx, key))) return null;
     await q.insertFence(tx, key);
-    await q.markQuarantined(tx, blobId);
-    const digest = (await q.lockBlobForReview(tx, blobId))?.digest;
-    await appendEvent(tx, { kind: 'blob.quarantine', digest, reason, actor: 'scrub' });
+    await q.markQuarantined(tx, blob.id);
+    await appendEvent(tx, { kind: 'blob.quarantine', digest: blob.digest, reason, actor: 'scrub' });
     return true;
   });
   if (!fenced) return false;

@@ -3,17 +3,11 @@
 import type { DatabasePool } from 'slonik';
 import type { Logger } from '../../logger.ts';
 import type { RetentionItem } from './plan.ts';
+import { runEvery, type Periodic } from '../periodic.ts';
 import { runRetention } from './run.ts';
 
-export interface Worker {
-  stop(): Promise<void>;
-}
-
-export function startRetentionWorker(pool: DatabasePool, intervalSeconds: number, log: Logger): Worker {
+export function startRetentionWorker(pool: DatabasePool, intervalSeconds: number, log: Logger): Pick<Periodic, 'stop'> {
   if (intervalSeconds <= 0) return { stop: async () => undefined };
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<void> | null = null;
-  let stopped = false;
 
   const pass = async () => {
     const started = Date.now();
@@ -30,24 +24,7 @@ export function startRetentionWorker(pool: DatabasePool, intervalSeconds: number
       log.warn('retention pass failed', { error: err instanceof Error ? err.message : String(err) });
     }
   };
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      running = pass().finally(() => {
-        running = null;
-        schedule();
-      });
-    }, intervalSeconds * 1000);
-    timer.unref();
-  };
-  schedule();
-  return {
-    stop: async () => {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await running;
-    },
-  };
+  return runEvery(intervalSeconds * 1000, pass);
 }
 
 function perRepository(items: readonly RetentionItem[]): Map<string, { tags: number; manifests: number }> {

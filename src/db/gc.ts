@@ -17,14 +17,17 @@ export async function tryLockBlobKey(db: CommonQueryMethods, blake3: Buffer): Pr
   return db.oneFirst(sql.type(z.object({ ok: z.boolean() }))`SELECT pg_try_advisory_xact_lock(${lockId(blake3)}) AS ok`);
 }
 
-export async function fenceExists(db: CommonQueryMethods, blake3: Buffer): Promise<boolean> {
-  return db.exists(sql.unsafe`SELECT 1 FROM blob_deletions WHERE blake3 = ${sql.binary(blake3)}`);
-}
-
-export async function insertPin(db: CommonQueryMethods, token: string, blake3: Buffer, seconds: number): Promise<void> {
-  await db.query(sql.unsafe`
+/**
+ * Pins the key unless a fence is up, in one statement; false when fenced. Call under the
+ * key's lock: the statement then sees any fence committed before the lock was granted.
+ */
+export async function insertPinUnlessFenced(db: CommonQueryMethods, token: string, blake3: Buffer, seconds: number): Promise<boolean> {
+  const pinned = await db.maybeOneFirst(sql.type(z.object({ token: z.string() }))`
     INSERT INTO blob_pins (token, blake3, expires_at)
-    VALUES (${token}::uuid, ${sql.binary(blake3)}, now() + make_interval(secs => ${seconds}))`);
+    SELECT ${token}::uuid, ${sql.binary(blake3)}, now() + make_interval(secs => ${seconds})
+    WHERE NOT EXISTS (SELECT 1 FROM blob_deletions WHERE blake3 = ${sql.binary(blake3)})
+    RETURNING token::text`);
+  return pinned !== null;
 }
 
 /** Removes the pin; true when it was still live (so no collector can have touched its bytes). */

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql, type CommonQueryMethods, type DatabasePool } from 'slonik';
-import { dropPin, fenceExists, insertPin, lockBlobKey } from '../db/gc.ts';
+import { dropPin, insertPinUnlessFenced, lockBlobKey } from '../db/gc.ts';
 import { RegistryError } from '../errors/codes.ts';
 
 /** Long enough for the slowest completion (a multi-GiB S3 copy takes seconds). */
@@ -27,9 +27,7 @@ export async function pinBlob(pool: DatabasePool, blake3: Buffer): Promise<Pin> 
       // only makes consumePin refuse the upload, it can never let a row name deleted bytes.
       await tx.query(sql.unsafe`SET LOCAL synchronous_commit = off`);
       await lockBlobKey(tx, blake3);
-      if (await fenceExists(tx, blake3)) return false;
-      await insertPin(tx, token, blake3, PIN_SECONDS);
-      return true;
+      return insertPinUnlessFenced(tx, token, blake3, PIN_SECONDS);
     });
     if (pinned) return { token, blake3 };
     if (Date.now() > deadline) {

@@ -11,3 +11,9 @@ test('BOLLARD_TRUST_PROXY takes a hop count or a list of addresses, subnets and 
     expect(() => loadConfig({ BOLLARD_TRUST_PROXY: bad }), bad).toThrow(/BOLLARD_TRUST_PROXY/);
   }
 });
+
+test('BOLLARD_FS_DIRECT_IO turns direct writes of staged uploads off', () => {
+  expect(loadConfig({}).storage).toEqual({ kind: 'fs', directIo: true });
+  expect(loadConfig({ BOLLARD_FS_DIRECT_IO: 'off' }).storage).toEqual({ kind: 'fs', directIo: false });
+  expect(() => loadConfig({ BOLLARD_FS_DIRECT_IO: 'maybe' })).toThrow(/BOLLARD_FS_DIRECT_IO/);
+});

@@ -27,6 +27,7 @@ const EnvSchema = z.object({
     .optional(),
   BOLLARD_DB_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(20),
   BOLLARD_STORAGE: z.enum(['fs', 's3']).default('fs'),
+  BOLLARD_FS_DIRECT_IO: bool.default(true),
   BOLLARD_S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name').optional(),
   BOLLARD_S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
   BOLLARD_S3_REGION: z.string().min(1).default('us-east-1'),
@@ -42,7 +43,11 @@ const MiB = 1024 * 1024;
 
 /** Where blob bytes live. */
 export type StorageConfig =
-  | { kind: 'fs' }
+  | {
+      kind: 'fs';
+      /** Stage uploads with O_DIRECT writes where the filesystem allows it. */
+      directIo: boolean;
+    }
   | {
       kind: 's3';
       bucket: string;
@@ -125,7 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 function storageConfig(e: z.infer<typeof EnvSchema>): StorageConfig {
-  if (e.BOLLARD_STORAGE === 'fs') return { kind: 'fs' };
+  if (e.BOLLARD_STORAGE === 'fs') return { kind: 'fs', directIo: e.BOLLARD_FS_DIRECT_IO };
   if (!e.BOLLARD_S3_BUCKET) throw new ConfigError('invalid configuration:\n  BOLLARD_S3_BUCKET: required when BOLLARD_STORAGE=s3');
   const prefix = e.BOLLARD_S3_PREFIX.replace(/^\/+/, '');
   return {

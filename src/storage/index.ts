@@ -9,7 +9,7 @@ export type { S3StorageConfig } from './s3/factory.ts';
 
 export async function createBlobStore(config: Pick<Config, 'dataDir' | 'storage'>): Promise<BlobStore> {
   if (config.storage.kind === 'fs') {
-    const store = new FsBlobStore(join(config.dataDir, 'storage'));
+    const store = new FsBlobStore(join(config.dataDir, 'storage'), { directIo: config.storage.directIo });
     await store.init();
     return store;
   }

@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import { DeleteObjectsCommand, ListMultipartUploadsCommand, ListObjectsV2Command, AbortMultipartUploadCommand, type S3Client } from '@aws-sdk/client-s3';
 import { inject } from 'vitest';
 import type { BlobStore } from '../../src/storage/blob-store.ts';
-import { FsBlobStore } from '../../src/storage/fs.ts';
+import { FsBlobStore, type FsStoreOptions } from '../../src/storage/fs.ts';
 import { s3BlobStore, type S3StorageConfig } from '../../src/storage/s3/factory.ts';
 import { createS3Client } from '../../src/storage/s3/client.ts';
 import { S3BlobStore, type S3StoreOptions } from '../../src/storage/s3/store.ts';
@@ -39,9 +39,9 @@ export function testStorageKind(): 'fs' | 's3' {
   return process.env.BOLLARD_TEST_STORAGE === 's3' ? 's3' : 'fs';
 }
 
-export async function fsStore(): Promise<StoreUnderTest & { root: string }> {
+export async function fsStore(options: FsStoreOptions = {}): Promise<StoreUnderTest & { root: string; store: FsBlobStore }> {
   const root = await mkdtemp(join(tmpdir(), 'bollard-test-store-'));
-  const store = new FsBlobStore(root);
+  const store = new FsBlobStore(root, options);
   await store.init();
   return {
     root,

@@ -1,0 +1,157 @@
+// Direct I/O (O_DIRECT) for the filesystem driver's staged uploads.
+//
+// Measured on this project's machines (bench/README figures): writing a blob
+// through the page cache and then fdatasync-ing it runs at 170–500 MB/s, while the
+// same bytes written with O_DIRECT in 2–4 MiB blocks and then fdatasync-ed run at
+// 0.9–1.4 GB/s. Durability is the same: fdatasync still flushes the device's write
+// cache and the file's size; O_DIRECT only skips the copy into (and the writeback
+// out of) the page cache.
+//
+// O_DIRECT wants the memory, the file offset and the length aligned. File offsets
+// and lengths are kept to multiples of BLOCK. Node cannot say where a buffer lives,
+// so the slab's alignment is found once by trial writes to a scratch file.
+import { constants } from 'node:fs';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+
+/** File offsets and lengths of direct writes are multiples of this. */
+export const BLOCK = 4096;
+
+const O_DIRECT: number | undefined = (constants as Record<string, number>).O_DIRECT;
+
+/**
+ * A fixed slab of aligned buffers shared by all uploads. Its pages become resident
+ * only as buffers are used; freed buffers are reused last-in first-out, so a
+ * process with one upload at a time touches only the first few.
+ */
+export class AlignedBuffers {
+  readonly size: number;
+  private readonly free: Buffer[];
+  private readonly waiting: Array<(b: Buffer) => void> = [];
+
+  private constructor(slab: Buffer, size: number) {
+    this.size = size;
+    this.free = [];
+    for (let off = slab.length - size; off >= 0; off -= size) this.free.push(slab.subarray(off, off + size));
+  }
+
+  /**
+   * A slab of `count` buffers of `size` bytes, or null when the directory's
+   * filesystem refuses O_DIRECT (tmpfs, some network and FUSE filesystems).
+   */
+  static async create(dir: string, size: number, count: number): Promise<AlignedBuffers | null> {
+    if (O_DIRECT === undefined || size % BLOCK !== 0) return null;
+    const raw = Buffer.allocUnsafeSlow(size * count + BLOCK);
+    const probe = join(dir, `.direct-io-probe-${process.pid}-${Math.random().toString(36).slice(2)}`);
+    let fh: FileHandle;
+    try {
+      fh = await open(probe, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | O_DIRECT, 0o600);
+    } catch (err) {
+      if (['EINVAL', 'EOPNOTSUPP', 'ENOTSUP'].includes((err as NodeJS.ErrnoException).code ?? '')) return null;
+      throw err;
+    }
+    try {
+      // Two blocks, so a write that crosses a page boundary is tried too.
+      for (let shift = 0; shift < BLOCK; shift += 16) {
+        try {
+          await fh.write(raw, shift, 2 * BLOCK, 0);
+          return new AlignedBuffers(raw.subarray(shift, shift + size * count), size);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+        }
+      }
+      return null;
+    } finally {
+      await fh.close();
+      await unlink(probe).catch(() => undefined);
+    }
+  }
+
+  /** A buffer, waiting for one when all are in use. */
+  acquire(): Promise<Buffer> {
+    const b = this.free.pop();
+    return b ? Promise.resolve(b) : new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** A buffer if one is free now. */
+  tryAcquire(): Buffer | null {
+    return this.free.pop() ?? null;
+  }
+
+  release(b: Buffer): void {
+    const next = this.waiting.shift();
+    if (next) next(b);
+    else this.free.push(b);
+  }
+}
+
+/** Opens a staged file for direct writes. */
+export function openDirect(path: string): Promise<FileHandle> {
+  return open(path, constants.O_RDWR | (O_DIRECT as number));
+}
+
+/**
+ * Streams body into the file at `position` with direct writes of whole buffers,
+ * one buffer filling while the other is written. A write that would end inside a
+ * block is padded to the block and the file cut back to the true end; an append
+ * that starts inside a block first reads that block's head back.
+ *
+ * An upload takes one buffer (waiting when none is free) and a second only if
+ * one is free at once, so uploads never wait on each other while holding one.
+ */
+export async function writeDirect(fh: FileHandle, body: Readable, position: number, buffers: AlignedBuffers): Promise<number> {
+  let fill = await buffers.acquire();
+  let spare = buffers.tryAcquire();
+  let writing: Promise<void> | null = null;
+  const size = buffers.size;
+  let filePos = position - (position % BLOCK);
+  let used = position - filePos;
+  try {
+    if (used > 0) {
+      const { bytesRead } = await fh.read(fill, 0, BLOCK, filePos);
+      if (bytesRead < used) throw new Error(`staged file ends at ${filePos + bytesRead}, before the upload's offset ${position}`);
+    }
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      for (let off = 0; off < chunk.length; ) {
+        const n = chunk.copy(fill, used, off);
+        off += n;
+        used += n;
+        if (used < size) continue;
+        if (spare) {
+          await writing;
+          writing = writeAll(fh, fill, size, filePos);
+          writing.catch(() => undefined); // awaited before the next swap or at the end
+          [fill, spare] = [spare, fill];
+        } else {
+          await writeAll(fh, fill, size, filePos);
+        }
+        filePos += size;
+        used = 0;
+      }
+    }
+    await writing;
+    writing = null;
+    const end = filePos + used;
+    if (end === position) return 0;
+    if (used > 0) {
+      const padded = Math.ceil(used / BLOCK) * BLOCK;
+      fill.fill(0, used, padded);
+      await writeAll(fh, fill, padded, filePos);
+      if (padded !== used) await fh.truncate(end);
+    }
+    return end - position;
+  } finally {
+    await writing?.catch(() => undefined);
+    buffers.release(fill);
+    if (spare) buffers.release(spare);
+  }
+}
+
+async function writeAll(fh: FileHandle, buf: Buffer, length: number, position: number): Promise<void> {
+  for (let done = 0; done < length; ) {
+    const { bytesWritten } = await fh.write(buf, done, length - done, position + done);
+    if (bytesWritten === 0) throw new Error('direct write made no progress');
+    done += bytesWritten;
+  }
+}

@@ -65,7 +65,10 @@ function rangeHeaders(offset: number): Record<string, string> {
   return { Range: `0-${Math.max(offset - 1, 0)}` };
 }
 
-/** Holds a session's lease for the duration of `fn`, renewing it while bytes flow. */
+/**
+ * Holds a session's lease for the duration of `fn`, renewing it while bytes flow.
+ * `fn` must end the lease when it succeeds; when it throws, the lease is released here.
+ */
 async function withLease<T>(
   ctx: RegistryContext,
   name: RepoName,
@@ -81,11 +84,16 @@ async function withLease<T>(
   const renew = setInterval(() => {
     sessions.renewLease(ctx.pool, id, token).catch(() => undefined);
   }, (sessions.LEASE_SECONDS * 1000) / 4);
+  let ended = false;
   try {
-    return await fn(row, token);
+    const out = await fn(row, token);
+    // On success fn has ended the lease itself (commitAppend clears it, a finished
+    // upload deletes the row): no release round trip before the response.
+    ended = true;
+    return out;
   } finally {
     clearInterval(renew);
-    await sessions.releaseLease(ctx.pool, id, token).catch(() => undefined);
+    if (!ended) await sessions.releaseLease(ctx.pool, id, token).catch(() => undefined);
   }
 }
 

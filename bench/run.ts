@@ -2,13 +2,13 @@
 // same machine, same run. Prints a table with both figures and the ratio, checks
 // the targets, and writes everything as JSON under bench/results/.
 //
-// Knobs (env): BENCH_SIZE_MIB (1024), BENCH_TAGS (100000), BENCH_SECONDS (10),
-// BENCH_RSS_MIB (4096), BENCH_DIR (os tmpdir).
+// Knobs (env): BENCH_SIZE_MIB (1024), BENCH_ROUNDS (3), BENCH_TAGS (100000),
+// BENCH_SECONDS (10), BENCH_RSS_MIB (4096), BENCH_DIR (os tmpdir).
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { closeClient } from './lib/client.ts';
-import { fsyncedWriteRate, makeRandomFile } from './lib/files.ts';
+import { directWriteRate, dropPageCache, fsyncedWriteRate, makeRandomFile, settleDisk } from './lib/files.ts';
 import { peakRss } from './lib/rss.ts';
 import { seedBollardTags, seedDistributionTags } from './lib/seed.ts';
 import { measureScaling } from './lib/scale.ts';
@@ -20,6 +20,7 @@ const SIZE = Number(process.env.BENCH_SIZE_MIB ?? 1024) * MiB;
 const TAGS = Number(process.env.BENCH_TAGS ?? 100_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const RSS_BIG = Number(process.env.BENCH_RSS_MIB ?? 4096) * MiB;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 interface Row {
   workload: string;
@@ -27,20 +28,80 @@ interface Row {
   bollard: number;
   distribution: number | null;
   note?: string;
+  /** Per-round figures, [bollard, distribution], where the row is a median. */
+  rounds?: number[][];
 }
 
 const rows: Row[] = [];
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 
+/** Runs a workload on each registry in turn, each starting with no dirty pages left by the one before. */
 async function both(workload: string, unit: string, reg: Registry[], fn: (r: Registry) => Promise<number>): Promise<Row> {
   const values: number[] = [];
   for (const r of reg) {
     log(`${workload}: ${r.name}`);
+    settleDisk();
     values.push(await fn(r));
   }
   const row = { workload, unit, bollard: values[0] as number, distribution: values[1] ?? null };
   rows.push(row);
   return row;
+}
+
+/** The median of a few rounds, as a row; each round's figures are kept in the JSON. */
+function medianRow(workload: string, unit: string, perRegistry: number[][]): Row {
+  const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)] as number;
+  const row: Row = { workload, unit, bollard: median(perRegistry[0] as number[]), distribution: median(perRegistry[1] as number[]), rounds: perRegistry };
+  rows.push(row);
+  return row;
+}
+
+/**
+ * Pushes and pulls of SIZE bytes, ROUNDS rounds, the median reported. Every push
+ * sends content neither registry has seen (a repeat would skip the final sync),
+ * the registries alternate which goes first, and each measurement starts with no
+ * dirty pages left by the one before. Pulls: once from the disk (page cache
+ * dropped, when allowed) and once from the page cache (a second pull).
+ */
+async function transfers(base: string, regs: Registry[]): Promise<{ mono: Row; chunked: Row; cold: Row | null; warm: Row }> {
+  const res = { mono: [[], []], chunked: [[], []], cold: [[], []], warm: [[], []] } as Record<'mono' | 'chunked' | 'cold' | 'warm', number[][]>;
+  const canDrop = await dropPageCache();
+  if (!canDrop) log('cannot drop the page cache (not root): pulls from the disk not measured');
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? [0, 1] : [1, 0];
+    const monoFile = await makeRandomFile(join(base, `mono${round}.bin`), SIZE);
+    const chunkFile = await makeRandomFile(join(base, `chunked${round}.bin`), SIZE);
+    const repo = `bench/mono${round}`;
+    const measure = async (what: keyof typeof res, fn: (r: Registry) => Promise<number>) => {
+      for (const i of order) {
+        const r = regs[i] as Registry;
+        log(`round ${round + 1}/${ROUNDS}, ${what}: ${r.name}`);
+        settleDisk();
+        (res[what][i] as number[]).push(await fn(r));
+      }
+    };
+    await measure('mono', (r) => w.monolithicPush(r.url, monoFile, repo));
+    await measure('chunked', (r) => w.chunkedPush(r.url, chunkFile, 8 * MiB));
+    if (canDrop) {
+      await measure('cold', async (r) => {
+        await dropPageCache();
+        return w.pullBlob(r.url, monoFile, repo);
+      });
+    }
+    await measure('warm', async (r) => {
+      await w.pullBlob(r.url, monoFile, repo); // brings it into the page cache
+      return w.pullBlob(r.url, monoFile, repo);
+    });
+    await rm(monoFile.path);
+    await rm(chunkFile.path);
+  }
+  const mib = SIZE / MiB;
+  return {
+    mono: medianRow(`monolithic push ${mib} MiB, median of ${ROUNDS}`, 'MB/s', res.mono),
+    chunked: medianRow(`chunked push ${mib} MiB in 8 MiB chunks, median of ${ROUNDS}`, 'MB/s', res.chunked),
+    cold: canDrop ? medianRow(`pull ${mib} MiB from the disk (page cache dropped), median of ${ROUNDS}`, 'MB/s', res.cold) : null,
+    warm: medianRow(`pull ${mib} MiB from the page cache, median of ${ROUNDS}`, 'MB/s', res.warm),
+  };
 }
 
 async function main(): Promise<void> {
@@ -50,18 +111,16 @@ async function main(): Promise<void> {
     log(`data in ${base}`);
     const diskRate = (await fsyncedWriteRate(join(base, 'disk-probe'), SIZE)) / 1e6;
     await rm(join(base, 'disk-probe'));
-    rows.push({ workload: 'disk: fsynced sequential write', unit: 'MB/s', bollard: diskRate, distribution: null, note: 'the disk itself' });
-    const big = await makeRandomFile(join(base, 'big.bin'), SIZE);
-
+    rows.push({ workload: 'disk: fsynced sequential write', unit: 'MB/s', bollard: diskRate, distribution: null, note: 'the disk itself, through the page cache' });
+    const direct = await directWriteRate(base, join(base, 'disk-probe'), SIZE);
+    await rm(join(base, 'disk-probe'), { force: true });
+    if (direct !== null) rows.push({ workload: 'disk: O_DIRECT write, then fsync', unit: 'MB/s', bollard: direct / 1e6, distribution: null, note: 'the disk itself, no page cache' });
     const bollard = await startBollard(base);
     started.push(bollard);
     const distribution = await startDistribution(base);
     started.push(distribution);
     const regs = [bollard, distribution];
-
-    const mono = await both(`monolithic push ${SIZE / MiB} MiB`, 'MB/s', regs, (r) => w.monolithicPush(r.url, big));
-    const chunked = await both(`chunked push ${SIZE / MiB} MiB, 8 MiB chunks`, 'MB/s', regs, (r) => w.chunkedPush(r.url, big, 8 * MiB));
-    await both(`pull ${SIZE / MiB} MiB`, 'MB/s', regs, (r) => w.pullBlob(r.url, big));
+    const { mono, chunked, cold, warm } = await transfers(base, regs);
     const files = await w.makeFiles(base, 32, 32 * MiB);
     await both('32 concurrent pushes of 32 MiB', 'MB/s', regs, (r) => w.concurrentPushes(r.url, files));
     for (const f of files) await rm(f.path);
@@ -94,7 +153,7 @@ async function main(): Promise<void> {
     rows.push({ workload: 'manifest GET by tag, 1 → 2 processes (16 conns total)', unit: 'req/s', bollard: scale.getTwo, distribution: null, note: `1 process: ${scale.getOne.toFixed(0)}, ×${(scale.getTwo / scale.getOne).toFixed(2)}` });
     rows.push({ workload: '16 concurrent pushes of 16 MiB, 1 → 2 processes', unit: 'MB/s', bollard: scale.pushTwo, distribution: null, note: `1 process: ${scale.pushOne.toFixed(0)}, ×${(scale.pushTwo / scale.pushOne).toFixed(2)}` });
 
-    report({ diskRate, mono: mono, chunked, mget, tags, peaks, rss });
+    report({ diskRate, mono: mono, chunked, cold, warm, mget, tags, peaks, rss });
   } finally {
     for (const r of started) await r.stop().catch(() => undefined);
     closeClient();
@@ -126,6 +185,8 @@ interface Summary {
   diskRate: number;
   mono: Row;
   chunked: Row;
+  cold: Row | null;
+  warm: Row;
   mget: Row;
   tags: Row;
   peaks: Row;
@@ -137,13 +198,17 @@ function report(s: Summary): void {
   const lines = ['| workload | unit | Bollard | distribution 2.8.2 | ratio |', '| --- | --- | ---: | ---: | ---: |'];
   for (const r of rows) {
     const ratio = r.distribution ? (r.unit === 'ms' || r.unit === 'MB' ? r.distribution / r.bollard : r.bollard / r.distribution) : null;
-    lines.push(`| ${r.workload}${r.note ? ` (${r.note})` : ''} | ${r.unit} | ${fmt(r.bollard)} | ${fmt(r.distribution)} | ${ratio ? `${ratio.toFixed(2)}×` : ''} |`);
+    const rounds = r.rounds ? `rounds ${r.rounds.map((v) => v.map((x) => x.toFixed(0)).join('/')).join(' vs ')}` : '';
+    const extra = [r.note, rounds].filter(Boolean).join('; ');
+    lines.push(`| ${r.workload}${extra ? ` (${extra})` : ''} | ${r.unit} | ${fmt(r.bollard)} | ${fmt(r.distribution)} | ${ratio ? `${ratio.toFixed(2)}×` : ''} |`);
   }
   const ratio = (r: Row) => (r.distribution ? r.bollard / r.distribution : 0);
   const targets = [
     ['monolithic push ≥ 1.5× distribution', ratio(s.mono) >= 1.5, `${ratio(s.mono).toFixed(2)}×`],
     ['monolithic push ≥ 80 % of the fsynced disk rate', s.mono.bollard >= 0.8 * s.diskRate, `${((100 * s.mono.bollard) / s.diskRate).toFixed(0)} %`],
     ['chunked push ≥ 0.8× Bollard monolithic', s.chunked.bollard >= 0.8 * s.mono.bollard, `${(s.chunked.bollard / s.mono.bollard).toFixed(2)}×`],
+    ...(s.cold ? ([['pull from the disk ≥ 1× distribution', ratio(s.cold) >= 1, `${ratio(s.cold).toFixed(2)}×`]] as const) : []),
+    ['pull from the page cache ≥ 1× distribution', ratio(s.warm) >= 1, `${ratio(s.warm).toFixed(2)}×`],
     ['manifest GET by tag ≥ 4× distribution', ratio(s.mget) >= 4, `${ratio(s.mget).toFixed(2)}×`],
     ['tags/list page ≤ 20 ms p50', s.tags.bollard <= 20, `${s.tags.bollard.toFixed(1)} ms`],
     [`peak RSS pushing ${RSS_BIG / MiB} MiB ≤ 1.3× pushing 64 MiB`, s.rss.big <= 1.3 * s.rss.small, `${(s.rss.big / s.rss.small).toFixed(2)}×`],

@@ -1,7 +1,9 @@
 // Test data on disk: random files streamed in (never held whole in memory),
 // with their SHA-256 computed on the way.
+import { execFileSync } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { open, writeFile } from 'node:fs/promises';
+import { AlignedBuffers, openDirect } from '../../src/storage/direct-io.ts';
 
 const CHUNK = 8 * 1024 * 1024;
 
@@ -30,7 +32,10 @@ export async function makeRandomFile(path: string, size: number): Promise<DataFi
   return { path, size, digest: `sha256:${hash.digest('hex')}` };
 }
 
-/** The disk's own durable write rate: write `size` bytes in 8 MiB writes, then fsync. */
+/**
+ * The disk's own durable write rate as `dd conv=fdatasync` measures it: write
+ * `size` bytes through the page cache in 8 MiB writes, then fsync.
+ */
 export async function fsyncedWriteRate(path: string, size: number): Promise<number> {
   const buf = Buffer.alloc(CHUNK, 7);
   const t0 = process.hrtime.bigint();
@@ -43,4 +48,42 @@ export async function fsyncedWriteRate(path: string, size: number): Promise<numb
   }
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   return size / secs;
+}
+
+/**
+ * The disk's durable write rate without the page cache: `size` bytes in 2 MiB
+ * O_DIRECT writes, then fsync (what Bollard's filesystem driver does), or null
+ * where the filesystem refuses O_DIRECT.
+ */
+export async function directWriteRate(dir: string, path: string, size: number): Promise<number | null> {
+  const buffers = await AlignedBuffers.create(dir, 2 * 1024 * 1024, 1);
+  if (!buffers) return null;
+  const buf = await buffers.acquire();
+  buf.fill(7);
+  await writeFile(path, '');
+  const t0 = process.hrtime.bigint();
+  const fh = await openDirect(path);
+  try {
+    for (let written = 0; written < size; written += buf.length) await fh.write(buf, 0, buf.length, written);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return size / (Number(process.hrtime.bigint() - t0) / 1e9);
+}
+
+/** Writes back every dirty page, so no workload pays for the writeback another one left. */
+export function settleDisk(): void {
+  execFileSync('sync');
+}
+
+/** Drops the page cache (needs root), so the next read comes from the disk; false when not allowed. */
+export async function dropPageCache(): Promise<boolean> {
+  settleDisk();
+  try {
+    await writeFile('/proc/sys/vm/drop_caches', '3');
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -91,22 +91,48 @@ export function openDirect(path: string): Promise<FileHandle> {
   return open(path, constants.O_RDWR | (O_DIRECT as number));
 }
 
+/** Below this, bytes wait in the buffer for more rather than going out in a write of their own. */
+const MIN_WRITE = 256 * 1024;
+
 /**
- * Streams body into the file at `position` with direct writes of whole buffers,
- * one buffer filling while the other is written. A write that would end inside a
- * block is padded to the block and the file cut back to the true end; an append
- * that starts inside a block first reads that block's head back.
+ * Streams body into the file at `position` with direct writes. One write is in
+ * flight at a time (ext4 serialises direct writes that extend a file anyway);
+ * whatever arrived while it ran goes out in the next one, so writes grow when the
+ * disk is the slower side and little is left to write when the body ends. A write
+ * that would end inside a block is padded to the block and the file cut back to
+ * the true end; an append that starts inside a block first reads that block's
+ * head back.
  *
  * An upload takes one buffer (waiting when none is free) and a second only if
  * one is free at once, so uploads never wait on each other while holding one.
+ * With one buffer it fills the buffer and writes it, without overlap.
  */
 export async function writeDirect(fh: FileHandle, body: Readable, position: number, buffers: AlignedBuffers): Promise<number> {
   let fill = await buffers.acquire();
   let spare = buffers.tryAcquire();
   let writing: Promise<void> | null = null;
+  let busy = false;
   const size = buffers.size;
   let filePos = position - (position % BLOCK);
   let used = position - filePos;
+
+  /** Starts writing the whole blocks of `fill` and carries the partial block over to the spare buffer. */
+  const startWrite = () => {
+    const whole = used - (used % BLOCK);
+    const out = fill;
+    writing = writeAll(fh, out, whole, filePos).finally(() => {
+      busy = false;
+    });
+    writing.catch(() => undefined); // awaited before the next write or at the end
+    busy = true;
+    const next = spare as Buffer;
+    out.copy(next, 0, whole, used);
+    spare = out;
+    fill = next;
+    filePos += whole;
+    used -= whole;
+  };
+
   try {
     if (used > 0) {
       const { bytesRead } = await fh.read(fill, 0, BLOCK, filePos);
@@ -117,17 +143,20 @@ export async function writeDirect(fh: FileHandle, body: Readable, position: numb
         const n = chunk.copy(fill, used, off);
         off += n;
         used += n;
-        if (used < size) continue;
-        if (spare) {
-          await writing;
-          writing = writeAll(fh, fill, size, filePos);
-          writing.catch(() => undefined); // awaited before the next swap or at the end
-          [fill, spare] = [spare, fill];
-        } else {
-          await writeAll(fh, fill, size, filePos);
+        if (used === size) {
+          if (spare) {
+            await writing;
+            startWrite();
+          } else {
+            await writeAll(fh, fill, size, filePos);
+            filePos += size;
+            used = 0;
+          }
         }
-        filePos += size;
-        used = 0;
+      }
+      if (spare && !busy && used >= MIN_WRITE) {
+        await writing; // settled already: surfaces its error
+        startWrite();
       }
     }
     await writing;
@@ -142,7 +171,7 @@ export async function writeDirect(fh: FileHandle, body: Readable, position: numb
     }
     return end - position;
   } finally {
-    await writing?.catch(() => undefined);
+    await (writing as Promise<void> | null)?.catch(() => undefined);
     buffers.release(fill);
     if (spare) buffers.release(spare);
   }

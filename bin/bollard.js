@@ -8,6 +8,17 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const major = Number(process.versions.node.split('.')[0]);
+
+// V8 flags for `bollard serve`. Request bodies arrive as fresh 64 KiB buffers
+// and a push allocates few JS objects per buffer, so with V8's default young
+// generation (semi-spaces up to 16 MB) dead buffers were collected only after
+// external memory had grown by 64 MB: a long push held 60-80 MB of them. With
+// 1 MB semi-spaces scavenges come often and cost little (few objects live).
+// Measured here: peak RSS pushing 1 GiB 186 -> 130 MB, idle 105 -> 91 MB, no
+// measurable change in push or manifest GET throughput.
+const SERVER_FLAGS = ['--max-semi-space-size=1'];
+const wantsFlags = process.argv[2] === 'serve' && !SERVER_FLAGS.every((f) => process.execArgv.includes(f));
+
 if (major < 24) {
   const require = createRequire(import.meta.url);
   let nodeBin;
@@ -20,6 +31,9 @@ if (major < 24) {
   const child = spawn(nodeBin, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+} else if (wantsFlags && typeof process.execve === 'function') {
+  // the same process (same pid, signals and stdio), restarted with the flags
+  process.execve(process.execPath, [process.execPath, ...process.execArgv, ...SERVER_FLAGS, fileURLToPath(import.meta.url), ...process.argv.slice(2)], process.env);
 } else {
   await run();
 }

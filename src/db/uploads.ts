@@ -28,20 +28,22 @@ export async function findSession(db: CommonQueryMethods, id: string, repository
 }
 
 /** Takes the lease of the session in the named repository, in one round trip; null when unknown or busy. */
-export async function acquireLeaseByName(db: CommonQueryMethods, id: string, repository: string, token: string): Promise<SessionRow | null> {
+export async function acquireLeaseByName(db: CommonQueryMethods, id: string, repository: string, token: string, seconds = LEASE_SECONDS): Promise<SessionRow | null> {
   return db.maybeOne(sql.type(SessionRow)`
     UPDATE upload_sessions s
-    SET lease_token = ${token}::uuid, lease_until = now() + make_interval(secs => ${LEASE_SECONDS})
+    SET lease_token = ${token}::uuid, lease_until = now() + make_interval(secs => ${seconds})
     FROM repositories r
     WHERE s.id = ${id}::uuid AND r.id = s.repository_id AND r.name = ${repository}
       AND (s.lease_until IS NULL OR s.lease_until < now())
     RETURNING s.id::text, s.repository_id, s.byte_offset, s.driver_state, s.updated_at`);
 }
 
-export async function renewLease(db: CommonQueryMethods, id: string, token: string): Promise<void> {
-  await db.query(sql.unsafe`
-    UPDATE upload_sessions SET lease_until = now() + make_interval(secs => ${LEASE_SECONDS})
+/** Extends a lease this token holds; false when it no longer holds it. */
+export async function renewLease(db: CommonQueryMethods, id: string, token: string, seconds = LEASE_SECONDS): Promise<boolean> {
+  const r = await db.query(sql.unsafe`
+    UPDATE upload_sessions SET lease_until = now() + make_interval(secs => ${seconds})
     WHERE id = ${id}::uuid AND lease_token = ${token}::uuid`);
+  return r.rowCount > 0;
 }
 
 /** Records the appended bytes and releases the lease; false if the lease was lost meanwhile. */

@@ -8,6 +8,8 @@ export interface RegistryOptions {
   autoMount: boolean;
   maxManifestBytes: number;
   pageSizeMax: number;
+  /** How long an upload session's lease lasts unrenewed (default 120 s; tests shorten it). */
+  uploadLeaseSeconds?: number;
 }
 
 /** What every domain operation needs: the database, the bytes, the options. */

@@ -68,25 +68,41 @@ function rangeHeaders(offset: number): Record<string, string> {
 /**
  * Holds a session's lease for the duration of `fn`, renewing it while bytes flow.
  * `fn` must end the lease when it succeeds; when it throws, the lease is released here.
+ *
+ * The signal `fn` gets is aborted when the lease is lost (another request took it
+ * after it expired) or when renewals have failed for half its length (the
+ * database is out of reach), so a writer stops before anyone else may start
+ * writing the same staged bytes.
  */
 async function withLease<T>(
   ctx: RegistryContext,
   name: RepoName,
   id: string,
-  fn: (row: sessions.SessionRow, token: string) => Promise<T>,
+  fn: (row: sessions.SessionRow, token: string, lost: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const token = randomUUID();
-  const row = isUuid(id) ? await sessions.acquireLeaseByName(ctx.pool, id, name, token) : null;
+  const seconds = ctx.options.uploadLeaseSeconds ?? sessions.LEASE_SECONDS;
+  const row = isUuid(id) ? await sessions.acquireLeaseByName(ctx.pool, id, name, token, seconds) : null;
   if (!row) {
     const current = await findRow(ctx, name, id); // unknown: throws BLOB_UPLOAD_UNKNOWN
     throw new RegistryError('RANGE_INVALID', 'another request is writing to this upload session', rangeHeaders(current.byte_offset));
   }
+  const lost = new AbortController();
+  let confirmed = Date.now();
   const renew = setInterval(() => {
-    sessions.renewLease(ctx.pool, id, token).catch(() => undefined);
-  }, (sessions.LEASE_SECONDS * 1000) / 4);
+    sessions.renewLease(ctx.pool, id, token, seconds).then(
+      (held) => {
+        if (held) confirmed = Date.now();
+        else lost.abort(new RegistryError('UNAVAILABLE', 'this upload session was taken over by another request; check its offset and retry'));
+      },
+      () => {
+        if (Date.now() - confirmed > (seconds * 1000) / 2) lost.abort(new RegistryError('UNAVAILABLE', 'the database has not confirmed this upload session\'s lease in time; retry'));
+      },
+    );
+  }, (seconds * 1000) / 4);
   let ended = false;
   try {
-    const out = await fn(row, token);
+    const out = await fn(row, token, lost.signal);
     // On success fn has ended the lease itself (commitAppend clears it, a finished
     // upload deletes the row): no release round trip before the response.
     ended = true;
@@ -114,12 +130,20 @@ async function hasherAt(ctx: RegistryContext, sessionId: string, state: UploadSt
   }
 }
 
-/** Streams body into the staging, every byte through the hasher on the way. */
-async function appendHashed(ctx: RegistryContext, state: UploadState, body: Readable, hasher: DualHasher): Promise<UploadState> {
-  return ctx.store.appendUpload(state, body.pipe(hashingStream(hasher))).catch((e: unknown) => {
+/** Streams body into the staging, every byte through the hasher on the way; stops writing when `lost` is aborted. */
+async function appendHashed(ctx: RegistryContext, state: UploadState, body: Readable, hasher: DualHasher, lost: AbortSignal): Promise<UploadState> {
+  const hashed = body.pipe(hashingStream(hasher));
+  const stop = () => hashed.destroy(lost.reason as Error);
+  lost.addEventListener('abort', stop, { once: true });
+  try {
+    return await ctx.store.appendUpload(state, hashed);
+  } catch (e) {
+    body.unpipe(hashed);
     body.resume();
-    return Promise.reject(storageFailure(e));
-  });
+    throw lost.aborted ? lost.reason : storageFailure(e);
+  } finally {
+    lost.removeEventListener('abort', stop);
+  }
 }
 
 /**
@@ -133,11 +157,11 @@ export async function appendChunk(
   body: Readable,
   range: ChunkRange | null,
 ): Promise<SessionInfo> {
-  return withLease(ctx, name, id, async (row, token) => {
+  return withLease(ctx, name, id, async (row, token, lost) => {
     if (range && range.start !== row.byte_offset) {
       throw new RegistryError('RANGE_INVALID', `chunk starts at ${range.start}, expected ${row.byte_offset}`, rangeHeaders(row.byte_offset));
     }
-    const offset = await appendLeased(ctx, row, token, body, range ? range.end - range.start + 1 : null);
+    const offset = await appendLeased(ctx, row, token, body, range ? range.end - range.start + 1 : null, lost);
     return { id, offset };
   });
 }
@@ -148,10 +172,11 @@ async function appendLeased(
   token: string,
   body: Readable,
   expectedBytes: number | null,
+  lost: AbortSignal,
 ): Promise<number> {
   const state = stateOf(row);
   const hasher = await hasherAt(ctx, row.id, state, 'sha256');
-  const next = await appendHashed(ctx, state, body, hasher);
+  const next = await appendHashed(ctx, state, body, hasher, lost);
   const added = next.size - state.size;
   if (expectedBytes !== null && added !== expectedBytes) {
     throw new RegistryError('RANGE_INVALID', `Content-Range announced ${expectedBytes} bytes, body held ${added}`, rangeHeaders(row.byte_offset));
@@ -171,7 +196,7 @@ export async function finishUpload(
   digest: Digest,
   lastChunk: { body: Readable; range: ChunkRange | null } | null,
 ): Promise<void> {
-  await withLease(ctx, name, id, async (row) => {
+  await withLease(ctx, name, id, async (row, _token, lost) => {
     let state = stateOf(row);
     let hasher: DualHasher | null = null;
     if (lastChunk) {
@@ -180,7 +205,7 @@ export async function finishUpload(
         throw new RegistryError('RANGE_INVALID', `chunk starts at ${range.start}, expected ${row.byte_offset}`, rangeHeaders(row.byte_offset));
       }
       hasher = await hasherAt(ctx, row.id, state, 'sha256');
-      const next = await appendHashed(ctx, state, body, hasher);
+      const next = await appendHashed(ctx, state, body, hasher, lost);
       if (range && next.size - state.size !== range.end - range.start + 1) {
         throw new RegistryError('RANGE_INVALID', `Content-Range announced ${range.end - range.start + 1} bytes, body held ${next.size - state.size}`);
       }
@@ -240,7 +265,7 @@ export async function monolithicUpload(ctx: RegistryContext, name: RepoName, dig
   const state = await ctx.store.startUpload(randomUUID()).catch((e: unknown) => Promise.reject(storageFailure(e)));
   try {
     const hasher = new DualHasher(digest.algorithm);
-    const staged = await appendHashed(ctx, state, body, hasher);
+    const staged = await appendHashed(ctx, state, body, hasher, new AbortController().signal); // no session, no lease
     const result = hasher.finish();
     if (result.digest.text !== digest.text) throw new RegistryError('DIGEST_INVALID', { expected: digest.text, computed: result.digest.text });
     await commitBlob(ctx, name, staged, result, null);

@@ -172,15 +172,22 @@ start() {
   have_packages || { say "Ceph is not installed (scripts/ceph-s3.sh install)"; exit 3; }
   if running rgw && gateway_answers; then print_env; return 0; fi
   local t0=$SECONDS
-  mkdir -p "$state"/{run,log,mon,osd}
-  [ -f "$conf" ] || write_conf
-  start_monitor
-  create_pools
-  start_osd
-  start_gateway
-  ensure_user
+  if ! bring_up; then
+    # The state is throw-away test data; one left damaged (an OSD killed at a bad
+    # moment has been seen to refuse its own store) must not block every later run.
+    say "the cluster in $state did not come up; starting again from an empty state"
+    stop
+    rm -rf "$state"
+    bring_up || exit 1
+  fi
   say "S3 gateway up at $endpoint ($((SECONDS - t0)) s)"
   print_env
+}
+
+bring_up() {
+  mkdir -p "$state"/{run,log,mon,osd} &&
+    { [ -f "$conf" ] || write_conf; } &&
+    start_monitor && create_pools && start_osd && start_gateway && ensure_user
 }
 
 stop() {

@@ -38,7 +38,8 @@ export class AlignedBuffers {
 
   /**
    * A slab of `count` buffers of `size` bytes, or null when the directory's
-   * filesystem refuses O_DIRECT (tmpfs, some network and FUSE filesystems).
+   * filesystem refuses O_DIRECT (tmpfs before Linux 6.6, some network and FUSE
+   * filesystems).
    */
   static async create(dir: string, size: number, count: number): Promise<AlignedBuffers | null> {
     if (O_DIRECT === undefined || size % BLOCK !== 0) return null;

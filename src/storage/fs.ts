@@ -15,12 +15,11 @@ import {
   type StoredObjectInfo,
   type UploadState,
 } from './blob-store.ts';
+import { writeBuffered } from './buffered-io.ts';
 import { AlignedBuffers, openDirect, writeDirect } from './direct-io.ts';
 import { objectPath, quarantinePath } from './keys.ts';
 
 const READ_CHUNK = 1024 * 1024;
-const WRITE_CHUNK = 1024 * 1024;
-const FLUSH_EVERY = 32 * 1024 * 1024;
 /** Direct-write buffers: 2 MiB each, 32 shared by all uploads (one slab, resident only as used). */
 const DIRECT_BUFFER = 2 * 1024 * 1024;
 const DIRECT_BUFFERS = 32;
@@ -103,19 +102,13 @@ export class FsBlobStore implements BlobStore {
       throw isNotFound(err) ? new StorageError('not_found', `upload ${state.uploadId} has no staged bytes`) : ioError(err);
     });
     try {
-      if (this.direct) return { uploadId: state.uploadId, size: state.size + (await writeDirect(fh, body, state.size, this.direct)) };
       // Positional writes at the committed offset: bytes a failed earlier attempt
       // left past it are overwritten, or cut off when the upload completes.
       // No sync per append: completeUpload syncs before the object becomes
       // visible, and staged bytes lost in a crash can only fail the final digest
       // check (the upload is refused), never make a bad blob.
-      const written = await writeAt(fh, body, state.size);
-      const size = state.size + written;
-      // A chunked upload's appends are each smaller than FLUSH_EVERY, so writeAt never
-      // syncs them: without this the whole blob would be flushed at completion, while
-      // the client waits. Detached, so the request does not wait for it either.
-      if (Math.floor(size / FLUSH_EVERY) > Math.floor(state.size / FLUSH_EVERY)) backgroundSync(this.stagingPath(state.uploadId));
-      return { uploadId: state.uploadId, size };
+      const written = this.direct ? await writeDirect(fh, body, state.size, this.direct) : await writeBuffered(fh, path, body, state.size);
+      return { uploadId: state.uploadId, size: state.size + written };
     } catch (err) {
       throw err instanceof StorageError ? err : ioError(err);
     } finally {
@@ -224,72 +217,6 @@ async function openReadStream(path: string, range?: ByteRange): Promise<Readable
     end: range?.end,
     highWaterMark: READ_CHUNK,
   });
-}
-
-/**
- * Streams body into the file at `position`, gathering chunks into ~1 MiB writev
- * calls. While bytes keep arriving, an fdatasync is started every FLUSH_EVERY
- * bytes so the kernel flushes in step with the network instead of all at the
- * final sync (which is what the client would otherwise wait for).
- */
-async function writeAt(fh: FileHandle, body: Readable, position: number): Promise<number> {
-  let pos = position;
-  let batch: Buffer[] = [];
-  let batchBytes = 0;
-  let sinceFlush = 0;
-  let flushing: Promise<void> | null = null;
-  const flush = async () => {
-    if (batchBytes === 0) return;
-    const bufs = batch;
-    const n = batchBytes;
-    batch = [];
-    batchBytes = 0;
-    let done = 0;
-    while (done < n) {
-      const { bytesWritten } = await fh.writev(done === 0 ? bufs : remaining(bufs, done), pos + done);
-      done += bytesWritten;
-    }
-    pos += n;
-    sinceFlush += n;
-    if (sinceFlush >= FLUSH_EVERY && !flushing) {
-      sinceFlush = 0;
-      flushing = fh.datasync().finally(() => {
-        flushing = null;
-      });
-    }
-  };
-  for await (const chunk of body) {
-    batch.push(chunk as Buffer);
-    batchBytes += (chunk as Buffer).length;
-    if (batchBytes >= WRITE_CHUNK) await flush();
-  }
-  await flush();
-  await flushing;
-  return pos - position;
-}
-
-function remaining(bufs: Buffer[], skip: number): Buffer[] {
-  const out: Buffer[] = [];
-  let left = skip;
-  for (const b of bufs) {
-    if (left >= b.length) left -= b.length;
-    else {
-      out.push(left > 0 ? b.subarray(left) : b);
-      left = 0;
-    }
-  }
-  return out;
-}
-
-/**
- * Starts writing a staged file's dirty pages back through a descriptor of its own
- * (fdatasync flushes the file, whichever descriptor asks). Failures do not matter:
- * completeUpload syncs before the object becomes visible.
- */
-function backgroundSync(path: string): void {
-  void open(path, 'r')
-    .then((fh) => fh.datasync().finally(() => fh.close()))
-    .catch(() => undefined);
 }
 
 async function fsyncDir(path: string): Promise<void> {

@@ -2,6 +2,7 @@
 import express, { type Express } from 'express';
 import type { DatabasePool } from 'slonik';
 import { RegistryError } from './errors/codes.ts';
+import { defaultHashThreads } from './digest/hash-pool.ts';
 import type { Logger } from './logger.ts';
 import type { Auth } from './auth/service.ts';
 import { adminRouter } from './http/admin.ts';
@@ -36,7 +37,7 @@ export function createApp(deps: AppDeps): Express {
     pool: deps.pool,
     store: deps.store,
     options: deps.options,
-    hashers: new HasherCache(),
+    hashers: new HasherCache({ threads: deps.options.hashThreads ?? defaultHashThreads() }),
     manifests: deps.manifestCache ?? new ManifestCache(),
   };
   const app = express();

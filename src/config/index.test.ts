@@ -17,3 +17,12 @@ test('BOLLARD_FS_DIRECT_IO turns direct writes of staged uploads off', () => {
   expect(loadConfig({ BOLLARD_FS_DIRECT_IO: 'off' }).storage).toEqual({ kind: 'fs', directIo: false });
   expect(() => loadConfig({ BOLLARD_FS_DIRECT_IO: 'maybe' })).toThrow(/BOLLARD_FS_DIRECT_IO/);
 });
+
+test('BOLLARD_HASH_THREADS sets the hashing threads; by default one per spare core, 1 to 4', () => {
+  const byDefault = loadConfig({}).hashThreads;
+  expect(byDefault).toBeGreaterThanOrEqual(1);
+  expect(byDefault).toBeLessThanOrEqual(4);
+  expect(loadConfig({ BOLLARD_HASH_THREADS: '0' }).hashThreads).toBe(0);
+  expect(loadConfig({ BOLLARD_HASH_THREADS: '3' }).hashThreads).toBe(3);
+  for (const bad of ['-1', '1.5', 'many', '65']) expect(() => loadConfig({ BOLLARD_HASH_THREADS: bad }), bad).toThrow(/BOLLARD_HASH_THREADS/);
+});

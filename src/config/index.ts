@@ -3,6 +3,7 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { defaultHashThreads } from '../digest/hash-pool.ts';
 
 export const bool = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])
@@ -28,6 +29,7 @@ const EnvSchema = z.object({
   BOLLARD_DB_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(20),
   BOLLARD_STORAGE: z.enum(['fs', 's3']).default('fs'),
   BOLLARD_FS_DIRECT_IO: bool.default(true),
+  BOLLARD_HASH_THREADS: z.coerce.number().int().min(0).max(64).optional(),
   BOLLARD_S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name').optional(),
   BOLLARD_S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
   BOLLARD_S3_REGION: z.string().min(1).default('us-east-1'),
@@ -80,6 +82,8 @@ export interface Config {
   /** Whose X-Forwarded-For to believe: a hop count or addresses/subnets; undefined: nobody's. */
   trustProxy: number | string[] | undefined;
   storage: StorageConfig;
+  /** Worker threads hashing uploaded bytes; 0: on the main thread. */
+  hashThreads: number;
 }
 
 function isProxyAddress(a: string): boolean {
@@ -126,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.BOLLARD_LOG_LEVEL,
     trustProxy: e.BOLLARD_TRUST_PROXY,
     storage: storageConfig(e),
+    hashThreads: e.BOLLARD_HASH_THREADS ?? defaultHashThreads(),
   };
 }
 

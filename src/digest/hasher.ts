@@ -12,7 +12,28 @@ export interface HashResult {
   size: number;
 }
 
-export class DualHasher {
+/**
+ * A hasher fed by a stream: DualHasher on the calling thread, or one whose work is
+ * done on a worker thread (hash-pool.ts).
+ */
+export interface StreamHasher {
+  readonly algorithm: DigestAlgorithm;
+  /** Bytes written so far. */
+  readonly size: number;
+  /**
+   * Feeds a chunk, which must not change afterwards. A returned promise asks the
+   * caller to wait for it before writing more.
+   */
+  write(chunk: Buffer): void | Promise<void>;
+  /** Hands on any bytes still kept, so an idle hasher holds no chunks alive. */
+  flush(): void;
+  /** Ends the hasher; it cannot be written afterwards. */
+  finish(): HashResult | Promise<HashResult>;
+  /** Ends the hasher without a result. */
+  dispose(): void;
+}
+
+export class DualHasher implements StreamHasher {
   readonly algorithm: DigestAlgorithm;
   private readonly api: Hash;
   private readonly b3: IncrementalHash;
@@ -34,6 +55,14 @@ export class DualHasher {
     this.bytes += chunk.length;
   }
 
+  write(chunk: Buffer): void {
+    this.update(chunk);
+  }
+
+  flush(): void {}
+
+  dispose(): void {}
+
   /** Ends the hasher; it cannot be updated afterwards. */
   finish(): HashResult {
     return { digest: digestFromBuffer(this.algorithm, this.api.digest()), blake3: this.b3.digest(), size: this.bytes };
@@ -41,11 +70,17 @@ export class DualHasher {
 }
 
 /** A pass-through stream that feeds everything it sees to a hasher. */
-export function hashingStream(hasher: DualHasher): Transform {
+export function hashingStream(hasher: StreamHasher): Transform {
   return new Transform({
     transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback) {
-      hasher.update(chunk);
-      done(null, chunk);
+      let wait: void | Promise<void>;
+      try {
+        wait = hasher.write(chunk);
+      } catch (err) {
+        return done(err as Error);
+      }
+      if (wait) wait.then(() => done(null, chunk), done);
+      else done(null, chunk);
     },
   });
 }

@@ -10,6 +10,8 @@ export interface RegistryOptions {
   pageSizeMax: number;
   /** How long an upload session's lease lasts unrenewed (default 120 s; tests shorten it). */
   uploadLeaseSeconds?: number;
+  /** Worker threads hashing uploaded bytes; 0: on the main thread (default: defaultHashThreads()). */
+  hashThreads?: number;
 }
 
 /** What every domain operation needs: the database, the bytes, the options. */

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { decode, encode } from 'cbor-x';
 import type { Digest } from '../digest/digest.ts';
-import { DualHasher, hashingStream, type HashResult } from '../digest/hasher.ts';
+import { hashingStream, type HashResult, type StreamHasher } from '../digest/hasher.ts';
 import { linkBlob, upsertBlob } from '../db/blobs.ts';
 import { appendEvent } from '../db/events.ts';
 import { ensureRepository, findRepository } from '../db/repositories.ts';
@@ -20,7 +20,6 @@ import * as sessions from '../db/uploads.ts';
 import { RegistryError } from '../errors/codes.ts';
 import { blobKey, type UploadState } from '../storage/blob-store.ts';
 import type { RegistryContext } from './context.ts';
-import { hasherFrom } from './hasher-cache.ts';
 import { consumePin, pinBlob, releasePin } from './pins.ts';
 import type { RepoName } from './names.ts';
 import { storageFailure } from './storage-errors.ts';
@@ -119,19 +118,19 @@ function stateOf(row: sessions.SessionRow): UploadState {
 }
 
 /** The session's hasher at state.size: the live one if this process has it, else rebuilt from storage. */
-async function hasherAt(ctx: RegistryContext, sessionId: string, state: UploadState, algorithm: Digest['algorithm']): Promise<DualHasher> {
+async function hasherAt(ctx: RegistryContext, sessionId: string, state: UploadState, algorithm: Digest['algorithm']): Promise<StreamHasher> {
   const cached = ctx.hashers.take(sessionId, state.size, algorithm);
   if (cached) return cached;
   try {
     const staged = state.size > 0 ? await ctx.store.readUpload(state, { start: 0, end: state.size - 1 }) : null;
-    return await hasherFrom(algorithm, staged);
+    return await ctx.hashers.rebuild(algorithm, staged);
   } catch (err) {
     throw storageFailure(err);
   }
 }
 
 /** Streams body into the staging, every byte through the hasher on the way; stops writing when `lost` is aborted. */
-async function appendHashed(ctx: RegistryContext, state: UploadState, body: Readable, hasher: DualHasher, lost: AbortSignal): Promise<UploadState> {
+async function appendHashed(ctx: RegistryContext, state: UploadState, body: Readable, hasher: StreamHasher, lost: AbortSignal): Promise<UploadState> {
   const hashed = body.pipe(hashingStream(hasher));
   const stop = () => hashed.destroy(lost.reason as Error);
   lost.addEventListener('abort', stop, { once: true });
@@ -140,6 +139,7 @@ async function appendHashed(ctx: RegistryContext, state: UploadState, body: Read
   } catch (e) {
     body.unpipe(hashed);
     body.resume();
+    hasher.dispose();
     throw lost.aborted ? lost.reason : storageFailure(e);
   } finally {
     lost.removeEventListener('abort', stop);
@@ -176,16 +176,21 @@ async function appendLeased(
 ): Promise<number> {
   const state = stateOf(row);
   const hasher = await hasherAt(ctx, row.id, state, 'sha256');
-  const next = await appendHashed(ctx, state, body, hasher, lost);
-  const added = next.size - state.size;
-  if (expectedBytes !== null && added !== expectedBytes) {
-    throw new RegistryError('RANGE_INVALID', `Content-Range announced ${expectedBytes} bytes, body held ${added}`, rangeHeaders(row.byte_offset));
+  try {
+    const next = await appendHashed(ctx, state, body, hasher, lost);
+    const added = next.size - state.size;
+    if (expectedBytes !== null && added !== expectedBytes) {
+      throw new RegistryError('RANGE_INVALID', `Content-Range announced ${expectedBytes} bytes, body held ${added}`, rangeHeaders(row.byte_offset));
+    }
+    if (!(await sessions.commitAppend(ctx.pool, row.id, token, next.size, Buffer.from(encode(next))))) {
+      throw new RegistryError('BLOB_UPLOAD_INVALID', 'the upload session was taken over by another request');
+    }
+    ctx.hashers.put(row.id, next.size, hasher);
+    return next.size;
+  } catch (err) {
+    hasher.dispose(); // it has seen bytes the session does not hold
+    throw err;
   }
-  if (!(await sessions.commitAppend(ctx.pool, row.id, token, next.size, Buffer.from(encode(next))))) {
-    throw new RegistryError('BLOB_UPLOAD_INVALID', 'the upload session was taken over by another request');
-  }
-  ctx.hashers.put(row.id, next.size, hasher);
-  return next.size;
 }
 
 /** Appends an optional last chunk, verifies the digest and commits the blob, under one lease. */
@@ -198,7 +203,7 @@ export async function finishUpload(
 ): Promise<void> {
   await withLease(ctx, name, id, async (row, _token, lost) => {
     let state = stateOf(row);
-    let hasher: DualHasher | null = null;
+    let hasher: StreamHasher | null = null;
     if (lastChunk) {
       const { body, range } = lastChunk;
       if (range && range.start !== row.byte_offset) {
@@ -207,12 +212,16 @@ export async function finishUpload(
       hasher = await hasherAt(ctx, row.id, state, 'sha256');
       const next = await appendHashed(ctx, state, body, hasher, lost);
       if (range && next.size - state.size !== range.end - range.start + 1) {
+        hasher.dispose();
         throw new RegistryError('RANGE_INVALID', `Content-Range announced ${range.end - range.start + 1} bytes, body held ${next.size - state.size}`);
       }
       state = next;
     }
-    if (!hasher || hasher.algorithm !== digest.algorithm) hasher = await hasherAt(ctx, row.id, state, digest.algorithm);
-    const result = hasher.finish();
+    if (!hasher || hasher.algorithm !== digest.algorithm) {
+      hasher?.dispose();
+      hasher = await hasherAt(ctx, row.id, state, digest.algorithm);
+    }
+    const result = await hasher.finish();
     if (result.digest.text !== digest.text) {
       await cancelRow(ctx, row);
       throw new RegistryError('DIGEST_INVALID', { expected: digest.text, computed: result.digest.text });
@@ -264,9 +273,9 @@ async function cancelRow(ctx: RegistryContext, row: sessions.SessionRow): Promis
 export async function monolithicUpload(ctx: RegistryContext, name: RepoName, digest: Digest, body: Readable): Promise<void> {
   const state = await ctx.store.startUpload(randomUUID()).catch((e: unknown) => Promise.reject(storageFailure(e)));
   try {
-    const hasher = new DualHasher(digest.algorithm);
+    const hasher = ctx.hashers.create(digest.algorithm);
     const staged = await appendHashed(ctx, state, body, hasher, new AbortController().signal); // no session, no lease
-    const result = hasher.finish();
+    const result = await hasher.finish();
     if (result.digest.text !== digest.text) throw new RegistryError('DIGEST_INVALID', { expected: digest.text, computed: result.digest.text });
     await commitBlob(ctx, name, staged, result, null);
   } catch (err) {

@@ -9,7 +9,7 @@
 //      repository, deletes the session row and appends the event.
 // A failure before 3 leaves no row; the unreferenced bytes are swept later.
 import { randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { finished, type Readable, type Transform } from 'node:stream';
 import { decode, encode } from 'cbor-x';
 import type { Digest } from '../digest/digest.ts';
 import { hashingStream, type HashResult, type StreamHasher } from '../digest/hasher.ts';
@@ -129,18 +129,43 @@ async function hasherAt(ctx: RegistryContext, sessionId: string, state: UploadSt
   }
 }
 
-/** Streams body into the staging, every byte through the hasher on the way; stops writing when `lost` is aborted. */
-async function appendHashed(ctx: RegistryContext, state: UploadState, body: Readable, hasher: StreamHasher, lost: AbortSignal): Promise<UploadState> {
-  const hashed = body.pipe(hashingStream(hasher));
-  const stop = () => hashed.destroy(lost.reason as Error);
+/** A request body on its way through a hasher; `stream` is what storage writes. */
+interface Hashing {
+  body: Readable;
+  hasher: StreamHasher;
+  stream: Transform;
+}
+
+/**
+ * Starts feeding body through the hasher. A body that ends early (the client went
+ * away) fails the stream, so its writer stops and gives its buffers and lease back.
+ */
+function startHashing(body: Readable, hasher: StreamHasher): Hashing {
+  const stream = body.pipe(hashingStream(hasher));
+  const cleanup = finished(body, { writable: false }, (err) => {
+    cleanup();
+    if (err) stream.destroy(new RegistryError('BLOB_UPLOAD_INVALID', 'the request body ended before its announced length'));
+  });
+  return { body, hasher, stream };
+}
+
+/** Stops hashing a body that will not be stored; the rest of it is read and dropped. */
+function abandon(h: Hashing): void {
+  h.body.unpipe(h.stream);
+  h.body.resume();
+  h.stream.destroy();
+  h.hasher.dispose();
+}
+
+/** Writes the hashed body to the staging; stops writing when `lost` is aborted. */
+async function appendHashed(ctx: RegistryContext, state: UploadState, h: Hashing, lost: AbortSignal): Promise<UploadState> {
+  const stop = () => h.stream.destroy(lost.reason as Error);
   lost.addEventListener('abort', stop, { once: true });
   try {
-    return await ctx.store.appendUpload(state, hashed);
+    return await ctx.store.appendUpload(state, h.stream);
   } catch (e) {
-    body.unpipe(hashed);
-    body.resume();
-    hasher.dispose();
-    throw lost.aborted ? lost.reason : storageFailure(e);
+    abandon(h);
+    throw lost.aborted ? lost.reason : e instanceof RegistryError ? e : storageFailure(e);
   } finally {
     lost.removeEventListener('abort', stop);
   }
@@ -161,7 +186,8 @@ export async function appendChunk(
     if (range && range.start !== row.byte_offset) {
       throw new RegistryError('RANGE_INVALID', `chunk starts at ${range.start}, expected ${row.byte_offset}`, rangeHeaders(row.byte_offset));
     }
-    const offset = await appendLeased(ctx, row, token, body, range ? range.end - range.start + 1 : null, lost);
+    const hashing = startHashing(body, await hasherAt(ctx, row.id, stateOf(row), 'sha256'));
+    const offset = await appendLeased(ctx, row, token, hashing, range ? range.end - range.start + 1 : null, lost);
     return { id, offset };
   });
 }
@@ -170,14 +196,14 @@ async function appendLeased(
   ctx: RegistryContext,
   row: sessions.SessionRow,
   token: string,
-  body: Readable,
+  hashing: Hashing,
   expectedBytes: number | null,
   lost: AbortSignal,
 ): Promise<number> {
   const state = stateOf(row);
-  const hasher = await hasherAt(ctx, row.id, state, 'sha256');
+  const next = await appendHashed(ctx, state, hashing, lost);
+  const { hasher } = hashing;
   try {
-    const next = await appendHashed(ctx, state, body, hasher, lost);
     const added = next.size - state.size;
     if (expectedBytes !== null && added !== expectedBytes) {
       throw new RegistryError('RANGE_INVALID', `Content-Range announced ${expectedBytes} bytes, body held ${added}`, rangeHeaders(row.byte_offset));
@@ -210,7 +236,7 @@ export async function finishUpload(
         throw new RegistryError('RANGE_INVALID', `chunk starts at ${range.start}, expected ${row.byte_offset}`, rangeHeaders(row.byte_offset));
       }
       hasher = await hasherAt(ctx, row.id, state, 'sha256');
-      const next = await appendHashed(ctx, state, body, hasher, lost);
+      const next = await appendHashed(ctx, state, startHashing(body, hasher), lost);
       if (range && next.size - state.size !== range.end - range.start + 1) {
         hasher.dispose();
         throw new RegistryError('RANGE_INVALID', `Content-Range announced ${range.end - range.start + 1} bytes, body held ${next.size - state.size}`);
@@ -274,7 +300,7 @@ export async function monolithicUpload(ctx: RegistryContext, name: RepoName, dig
   const state = await ctx.store.startUpload(randomUUID()).catch((e: unknown) => Promise.reject(storageFailure(e)));
   try {
     const hasher = ctx.hashers.create(digest.algorithm);
-    const staged = await appendHashed(ctx, state, body, hasher, new AbortController().signal); // no session, no lease
+    const staged = await appendHashed(ctx, state, startHashing(body, hasher), new AbortController().signal); // no session, no lease
     const result = await hasher.finish();
     if (result.digest.text !== digest.text) throw new RegistryError('DIGEST_INVALID', { expected: digest.text, computed: result.digest.text });
     await commitBlob(ctx, name, staged, result, null);

@@ -1,6 +1,7 @@
 // createApp: wiring only. HTTP tests build the app through this function.
 import express, { type Express } from 'express';
 import type { DatabasePool } from 'slonik';
+import { releaseLease } from './db/uploads.ts';
 import { RegistryError } from './errors/codes.ts';
 import { defaultHashThreads } from './digest/hash-pool.ts';
 import type { Logger } from './logger.ts';
@@ -12,6 +13,7 @@ import { tokenRouter } from './http/token.ts';
 import { v2Router } from './http/v2.ts';
 import type { RegistryContext, RegistryOptions } from './registry/context.ts';
 import { HasherCache } from './registry/hasher-cache.ts';
+import { KeptLeases } from './registry/kept-leases.ts';
 import { ManifestCache } from './registry/manifest-cache.ts';
 import type { BlobStore } from './storage/blob-store.ts';
 
@@ -22,6 +24,8 @@ export interface AppDeps {
   log: Logger;
   /** Shared with the change listener that keeps it coherent; absent: no caching. */
   manifestCache?: ManifestCache;
+  /** Upload leases kept between chunks, shared with the listener that gives them back on request; absent: the app's own. */
+  keptLeases?: KeptLeases;
   /** Token auth (BOLLARD_AUTH=token); absent: the API is open. */
   auth?: Auth;
   /**
@@ -39,6 +43,7 @@ export function createApp(deps: AppDeps): Express {
     options: deps.options,
     hashers: new HasherCache({ threads: deps.options.hashThreads ?? defaultHashThreads() }),
     manifests: deps.manifestCache ?? new ManifestCache(),
+    leases: deps.keptLeases ?? new KeptLeases((id, token) => releaseLease(deps.pool, id, token)),
   };
   const app = express();
   app.disable('x-powered-by');

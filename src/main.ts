@@ -12,6 +12,8 @@ import { createLogger, type Logger } from './logger.ts';
 import { createBlobStore } from './storage/index.ts';
 import { listenForChanges } from './db/notify.ts';
 import { ManifestCache } from './registry/manifest-cache.ts';
+import { KeptLeases } from './registry/kept-leases.ts';
+import { releaseLease } from './db/uploads.ts';
 import { loadGcConfig } from './config/gc.ts';
 import { startGcWorker } from './registry/gc-worker.ts';
 import { loadRetentionConfig } from './config/retention.ts';
@@ -44,14 +46,20 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
     if (applied.length > 0) log.info('migrations applied', { applied });
     const store = await createBlobStore(config);
     const manifestCache = new ManifestCache();
+    const openPoolRef = pool;
+    const keptLeases = new KeptLeases((id, token) => releaseLease(openPoolRef, id, token));
     const listener = listenForChanges(
       databaseUrl,
-      { onChange: (repo) => manifestCache.invalidate(repo), onState: (on) => manifestCache.setEnabled(on) },
+      {
+        onChange: (repo) => manifestCache.invalidate(repo),
+        onState: (on) => manifestCache.setEnabled(on),
+        onLeaseWanted: (id) => void keptLeases.giveBack(id),
+      },
       log,
     );
     const auth = authConfig.mode === 'token' ? await createAuth(pool, authConfig, log) : undefined;
     const app = createApp({
-      pool, store, log, options: config, manifestCache,
+      pool, store, log, options: config, manifestCache, keptLeases,
       ...(auth ? { auth } : {}),
       ...(config.trustProxy !== undefined ? { trustProxy: config.trustProxy } : {}),
     });
@@ -64,7 +72,6 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
       url, storage: store.name, dataDir: config.dataDir, embeddedPostgres: embedded !== null, auth: authConfig.mode,
       gc: gc !== null, webhooks: webhooks !== null,
     });
-    const openPoolRef = pool;
     return {
       url,
       config,
@@ -73,7 +80,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
         await retention.stop();
         await listener.close();
         await webhooks?.stop();
-        await shutdown(server, openPoolRef, embedded, log);
+        await shutdown(server, openPoolRef, embedded, log, keptLeases);
       },
     };
   } catch (err) {
@@ -99,12 +106,14 @@ function addressPort(server: Server): number {
 }
 
 /** Stop accepting, let in-flight requests finish, then close the pool and the embedded database. */
-async function shutdown(server: Server, pool: DatabasePool, embedded: EmbeddedDatabase | null, log: Logger): Promise<void> {
+async function shutdown(server: Server, pool: DatabasePool, embedded: EmbeddedDatabase | null, log: Logger, keptLeases: KeptLeases): Promise<void> {
   log.info('shutting down');
   await new Promise<void>((resolve) => {
     server.close(() => resolve());
     server.closeIdleConnections();
   });
+  // after the last request: another replica may continue these sessions at once
+  await keptLeases.close();
   await pool.end();
   await embedded?.stop();
 }

@@ -1,18 +1,27 @@
-// Cross-replica invalidation: a dedicated connection LISTENs for the names of
-// repositories whose tags or manifests changed. Notifications are sent inside
-// the committing transaction, so they arrive only for committed changes.
+// Cross-replica signals on a dedicated LISTEN connection: the names of
+// repositories whose tags or manifests changed (sent inside the committing
+// transaction, so they arrive only for committed changes), and the ids of upload
+// sessions whose kept lease another request wants (src/registry/kept-leases.ts).
 import pg from 'pg';
 import { sql, type CommonQueryMethods } from 'slonik';
 import type { Logger } from '../logger.ts';
 
 export const CHANNEL = 'bollard_manifests';
+export const LEASE_CHANNEL = 'bollard_upload_leases';
 
 export async function notifyManifestChange(db: CommonQueryMethods, repository: string): Promise<void> {
   await db.query(sql.unsafe`SELECT pg_notify(${CHANNEL}, ${repository})`);
 }
 
+/** Asks whichever process keeps this upload session's lease to give it back. */
+export async function askForLease(db: CommonQueryMethods, sessionId: string): Promise<void> {
+  await db.query(sql.unsafe`SELECT pg_notify(${LEASE_CHANNEL}, ${sessionId})`);
+}
+
 export interface ListenerHandlers {
   onChange(repository: string): void;
+  /** Another process wants this upload session's lease. */
+  onLeaseWanted?(sessionId: string): void;
   /** true once listening; false whenever notifications may have been missed */
   onState(listening: boolean): void;
 }
@@ -47,10 +56,12 @@ export function listenForChanges(url: string, handlers: ListenerHandlers, log: L
     c.on('end', () => lost('connection ended'));
     c.on('notification', (n) => {
       if (n.channel === CHANNEL && n.payload) handlers.onChange(n.payload);
+      if (n.channel === LEASE_CHANNEL && n.payload) handlers.onLeaseWanted?.(n.payload);
     });
     try {
       await c.connect();
       await c.query(`LISTEN ${CHANNEL}`);
+      if (handlers.onLeaseWanted) await c.query(`LISTEN ${LEASE_CHANNEL}`);
       delay = 200;
       handlers.onState(true);
     } catch (err) {

@@ -1,6 +1,7 @@
 import type { DatabasePool } from 'slonik';
 import type { BlobStore } from '../storage/blob-store.ts';
 import type { HasherCache } from './hasher-cache.ts';
+import type { KeptLeases } from './kept-leases.ts';
 import type { ManifestCache } from './manifest-cache.ts';
 
 export interface RegistryOptions {
@@ -19,6 +20,7 @@ export interface RegistryContext {
   pool: DatabasePool;
   store: BlobStore;
   hashers: HasherCache;
+  leases: KeptLeases;
   manifests: ManifestCache;
   options: RegistryOptions;
 }

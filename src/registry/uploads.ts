@@ -15,6 +15,7 @@ import type { Digest } from '../digest/digest.ts';
 import { hashingStream, type HashResult, type StreamHasher } from '../digest/hasher.ts';
 import { linkBlob, upsertBlob } from '../db/blobs.ts';
 import { appendEvent } from '../db/events.ts';
+import { askForLease } from '../db/notify.ts';
 import { ensureRepository, findRepository } from '../db/repositories.ts';
 import * as sessions from '../db/uploads.ts';
 import { RegistryError } from '../errors/codes.ts';
@@ -64,34 +65,60 @@ function rangeHeaders(offset: number): Record<string, string> {
   return { Range: `0-${Math.max(offset - 1, 0)}` };
 }
 
+/** Pauses between attempts to take a lease another request holds: about a second in all. */
+const LEASE_WAITS_MS = [5, 10, 20, 40, 80, 160, 320, 400];
+
+/**
+ * Takes the session's lease. When another request holds it, asks the holder to
+ * give it back if it is only keeping it (src/registry/kept-leases.ts) and tries
+ * again for a while before answering that someone else is writing.
+ */
+async function takeLease(ctx: RegistryContext, name: RepoName, id: string, token: string, seconds: number): Promise<sessions.SessionRow> {
+  for (let attempt = 0; ; attempt++) {
+    const row = isUuid(id) ? await sessions.acquireLeaseByName(ctx.pool, id, name, token, seconds) : null;
+    if (row) return row;
+    const current = await findRow(ctx, name, id); // unknown: throws BLOB_UPLOAD_UNKNOWN
+    const wait = LEASE_WAITS_MS[attempt];
+    if (wait === undefined) {
+      throw new RegistryError('RANGE_INVALID', 'another request is writing to this upload session', rangeHeaders(current.byte_offset));
+    }
+    if (attempt === 0) await askForLease(ctx.pool, id).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+}
+
+/** A session's lease while a request writes, and the row as the lease was taken. */
+interface Lease {
+  row: sessions.SessionRow;
+  token: string;
+  seconds: number;
+  /** Aborted when the lease is lost, or when renewals have failed for half its length. */
+  lost: AbortSignal;
+}
+
 /**
  * Holds a session's lease for the duration of `fn`, renewing it while bytes flow.
- * `fn` must end the lease when it succeeds; when it throws, the lease is released here.
+ * A lease this process kept after the session's previous chunk is taken over
+ * without a round trip. `fn` must end or keep the lease when it succeeds; when it
+ * throws, the lease is released here.
  *
- * The signal `fn` gets is aborted when the lease is lost (another request took it
+ * The signal `lost` is aborted when the lease is lost (another request took it
  * after it expired) or when renewals have failed for half its length (the
  * database is out of reach), so a writer stops before anyone else may start
  * writing the same staged bytes.
  */
-async function withLease<T>(
-  ctx: RegistryContext,
-  name: RepoName,
-  id: string,
-  fn: (row: sessions.SessionRow, token: string, lost: AbortSignal) => Promise<T>,
-): Promise<T> {
-  const token = randomUUID();
+async function withLease<T>(ctx: RegistryContext, name: RepoName, id: string, fn: (lease: Lease) => Promise<T>): Promise<T> {
   const seconds = ctx.options.uploadLeaseSeconds ?? sessions.LEASE_SECONDS;
-  const row = isUuid(id) ? await sessions.acquireLeaseByName(ctx.pool, id, name, token, seconds) : null;
-  if (!row) {
-    const current = await findRow(ctx, name, id); // unknown: throws BLOB_UPLOAD_UNKNOWN
-    throw new RegistryError('RANGE_INVALID', 'another request is writing to this upload session', rangeHeaders(current.byte_offset));
-  }
+  const kept = ctx.leases.take(id, name);
+  const token = kept?.token ?? randomUUID();
+  let confirmed = kept?.confirmedAt ?? Date.now();
+  const row = kept?.row ?? (await takeLease(ctx, name, id, token, seconds));
   const lost = new AbortController();
-  let confirmed = Date.now();
   const renew = setInterval(() => {
+    const sent = Date.now();
     sessions.renewLease(ctx.pool, id, token, seconds).then(
       (held) => {
-        if (held) confirmed = Date.now();
+        if (held) confirmed = sent;
         else lost.abort(new RegistryError('UNAVAILABLE', 'this upload session was taken over by another request; check its offset and retry'));
       },
       () => {
@@ -101,8 +128,8 @@ async function withLease<T>(
   }, (seconds * 1000) / 4);
   let ended = false;
   try {
-    const out = await fn(row, token, lost.signal);
-    // On success fn has ended the lease itself (commitAppend clears it, a finished
+    const out = await fn({ row, token, seconds, lost: lost.signal });
+    // On success fn has kept the lease (commitAppend) or ended it (a finished
     // upload deletes the row): no release round trip before the response.
     ended = true;
     return out;
@@ -182,36 +209,35 @@ export async function appendChunk(
   body: Readable,
   range: ChunkRange | null,
 ): Promise<SessionInfo> {
-  return withLease(ctx, name, id, async (row, token, lost) => {
+  return withLease(ctx, name, id, async (lease) => {
+    const { row } = lease;
     if (range && range.start !== row.byte_offset) {
       throw new RegistryError('RANGE_INVALID', `chunk starts at ${range.start}, expected ${row.byte_offset}`, rangeHeaders(row.byte_offset));
     }
     const hashing = startHashing(body, await hasherAt(ctx, row.id, stateOf(row), 'sha256'));
-    const offset = await appendLeased(ctx, row, token, hashing, range ? range.end - range.start + 1 : null, lost);
+    const offset = await appendLeased(ctx, name, lease, hashing, range ? range.end - range.start + 1 : null);
     return { id, offset };
   });
 }
 
-async function appendLeased(
-  ctx: RegistryContext,
-  row: sessions.SessionRow,
-  token: string,
-  hashing: Hashing,
-  expectedBytes: number | null,
-  lost: AbortSignal,
-): Promise<number> {
+/** Appends the body, records the new offset and keeps the lease for the session's next chunk. */
+async function appendLeased(ctx: RegistryContext, name: RepoName, lease: Lease, hashing: Hashing, expectedBytes: number | null): Promise<number> {
+  const { row, token } = lease;
   const state = stateOf(row);
-  const next = await appendHashed(ctx, state, hashing, lost);
+  const next = await appendHashed(ctx, state, hashing, lease.lost);
   const { hasher } = hashing;
   try {
     const added = next.size - state.size;
     if (expectedBytes !== null && added !== expectedBytes) {
       throw new RegistryError('RANGE_INVALID', `Content-Range announced ${expectedBytes} bytes, body held ${added}`, rangeHeaders(row.byte_offset));
     }
-    if (!(await sessions.commitAppend(ctx.pool, row.id, token, next.size, Buffer.from(encode(next))))) {
+    const driverState = Buffer.from(encode(next));
+    const sent = Date.now();
+    if (!(await sessions.commitAppend(ctx.pool, row.id, token, next.size, driverState, lease.seconds))) {
       throw new RegistryError('BLOB_UPLOAD_INVALID', 'the upload session was taken over by another request');
     }
     ctx.hashers.put(row.id, next.size, hasher);
+    ctx.leases.keep(row.id, { token, repository: name, row: { ...row, byte_offset: next.size, driver_state: driverState }, confirmedAt: sent });
     return next.size;
   } catch (err) {
     hasher.dispose(); // it has seen bytes the session does not hold
@@ -227,7 +253,7 @@ export async function finishUpload(
   digest: Digest,
   lastChunk: { body: Readable; range: ChunkRange | null } | null,
 ): Promise<void> {
-  await withLease(ctx, name, id, async (row, _token, lost) => {
+  await withLease(ctx, name, id, async ({ row, lost }) => {
     let state = stateOf(row);
     let hasher: StreamHasher | null = null;
     if (lastChunk) {
@@ -286,6 +312,7 @@ export async function cancelUpload(ctx: RegistryContext, name: RepoName, id: str
 
 async function cancelRow(ctx: RegistryContext, row: sessions.SessionRow): Promise<void> {
   ctx.hashers.drop(row.id);
+  ctx.leases.forget(row.id);
   // Row first: once it is gone no request can reach the staged bytes.
   await sessions.deleteSession(ctx.pool, row.id);
   await ctx.store.abortUpload(stateOf(row)).catch(() => undefined);

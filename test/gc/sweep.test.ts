@@ -81,7 +81,9 @@ describe('storage sweep', () => {
     const idle = await post();
     const active = await post();
     const idleId = idle.split('/').pop() as string;
-    await reg.pool.query(sql.unsafe`UPDATE upload_sessions SET updated_at = now() - interval '25 hours' WHERE id = ${idleId}::uuid`);
+    // idle for 25 hours: the lease its last PATCH kept was given back long ago
+    await reg.pool.query(sql.unsafe`
+      UPDATE upload_sessions SET updated_at = now() - interval '25 hours', lease_token = NULL, lease_until = NULL WHERE id = ${idleId}::uuid`);
     if (reg.s3Prefix !== null) {
       // on S3, also what a writer that crashed mid-append leaves: a multipart upload in progress
       const s3 = requireS3();

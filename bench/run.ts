@@ -154,6 +154,14 @@ async function main(): Promise<void> {
     rows.push({ workload: '16 concurrent pushes of 16 MiB, 1 → 2 processes', unit: 'MB/s', bollard: scale.pushTwo, distribution: null, note: `1 process: ${scale.pushOne.toFixed(0)}, ×${(scale.pushTwo / scale.pushOne).toFixed(2)}` });
 
     report({ diskRate, mono: mono, chunked, cold, warm, mget, tags, peaks, rss });
+  } catch (err) {
+    // what the servers said last, above all when one of them died
+    for (const r of started) {
+      if (!r.output) continue;
+      const { text, exitCode, signal } = r.output();
+      log(`${r.name}: ${exitCode === null && signal === null ? 'running' : `exited (${exitCode ?? signal})`}; its last output:\n${text.slice(-4000)}`);
+    }
+    throw err;
   } finally {
     for (const r of started) await r.stop().catch(() => undefined);
     closeClient();

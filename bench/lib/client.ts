@@ -27,7 +27,11 @@ export function call(
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
       res.on('error', reject);
     });
-    req.on('error', reject);
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      // A kept-alive socket the server closed just as it was reused: a GET or HEAD is sent again.
+      if (req.reusedSocket && err.code === 'ECONNRESET' && (method === 'GET' || method === 'HEAD')) call(url, method, opts).then(resolve, reject);
+      else reject(err);
+    });
     if (opts.file) {
       pipeline(createReadStream(opts.file.path, { start: opts.file.start, end: opts.file.end, highWaterMark: 1024 * 1024 }), req).catch(reject);
     } else {

@@ -16,6 +16,8 @@ export interface Registry {
   dataDir: string;
   /** Bollard's database (the embedded one it started, or the one it was given). */
   databaseUrl?: string;
+  /** The last 20 000 characters the server wrote, and whether it has exited (absent: its output is not kept). */
+  output?(): { text: string; exitCode: number | null; signal: string | null };
   stop(): Promise<void>;
 }
 
@@ -59,6 +61,10 @@ function track(child: ChildProcess): () => string {
   return () => out;
 }
 
+function outputOf(child: ChildProcess, log: () => string): Registry['output'] {
+  return () => ({ text: log(), exitCode: child.exitCode, signal: child.signalCode });
+}
+
 /** Starts `bollard serve`; with `replicaOf`, a second process on the first one's database and data. */
 export async function startBollard(baseDir: string, env: Record<string, string> = {}, replicaOf?: Registry): Promise<Registry> {
   const dir = replicaOf?.dataDir ?? (await mkdtemp(join(baseDir, 'bollard-')));
@@ -78,11 +84,12 @@ export async function startBollard(baseDir: string, env: Record<string, string> 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const url = `http://127.0.0.1:${port}`;
-  await waitReady(url, child, track(child));
+  const log = track(child);
+  await waitReady(url, child, log);
   const databaseUrl = env.DATABASE_URL ?? `postgres://bollard:${encodeURIComponent((await readFile(join(dir, 'postgres.secret'), 'utf8')).trim())}@127.0.0.1:${pgPort}/bollard`;
   // a replica leaves the shared data directory to the first process
   const stop = replicaOf ? stopper(child, join(dir, '.replica-none')) : stopper(child, dir);
-  return { name: replicaOf ? 'bollard-replica' : 'bollard', url, pid: child.pid as number, dataDir: dir, databaseUrl, stop };
+  return { name: replicaOf ? 'bollard-replica' : 'bollard', url, pid: child.pid as number, dataDir: dir, databaseUrl, output: outputOf(child, log), stop };
 }
 
 /**
@@ -124,8 +131,9 @@ export async function startDistribution(baseDir: string): Promise<Registry> {
   await writeFile(config, distributionConfig(['  filesystem:', `    rootdirectory: ${join(dir, 'data')}`], port));
   const child = spawn(DISTRIBUTION, ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   const url = `http://127.0.0.1:${port}`;
-  await waitReady(url, child, track(child));
-  return { name: 'distribution', url, pid: child.pid as number, dataDir: dir, stop: stopper(child, dir) };
+  const log = track(child);
+  await waitReady(url, child, log);
+  return { name: 'distribution', url, pid: child.pid as number, dataDir: dir, output: outputOf(child, log), stop: stopper(child, dir) };
 }
 
 export async function benchBaseDir(): Promise<string> {

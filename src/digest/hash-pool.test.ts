@@ -47,10 +47,10 @@ describe('hashing on worker threads', () => {
     const inputs = Array.from({ length: 12 }, (_, i) => randomBytes(3 * MiB + i * 999));
     const hashers = inputs.map(() => p.hasher('sha256'));
     let waited = 0;
-    for (let off = 0; off < 4 * MiB; off += 256 * 1024) {
+    for (let off = 0; off < 4 * MiB; off += MiB) {
       await Promise.all(
         hashers.map((h, i) => {
-          const chunk = (inputs[i] as Buffer).subarray(off, off + 256 * 1024);
+          const chunk = (inputs[i] as Buffer).subarray(off, off + MiB);
           const wait = chunk.length > 0 ? h.write(chunk) : undefined;
           if (wait) waited++;
           return wait;
@@ -60,6 +60,17 @@ describe('hashing on worker threads', () => {
     expect(waited).toBeGreaterThan(0);
     const results = await Promise.all(hashers.map((h) => h.finish()));
     results.forEach((r, i) => expect(r).toEqual(reference('sha256', inputs[i] as Buffer)));
+  });
+
+  test('a hasher left idle with a partly filled slot hands it on, so others do not wait for ever', async () => {
+    const p = pool(1, 1);
+    const idle = p.hasher('sha256');
+    await idle.write(Buffer.from('a few bytes, then nothing for a while'));
+    const busy = p.hasher('sha256');
+    const data = randomBytes(3 * MiB);
+    await feed(busy, data, 100_000);
+    expect(await busy.finish()).toEqual(reference('sha256', data));
+    expect(await idle.finish()).toEqual(reference('sha256', Buffer.from('a few bytes, then nothing for a while')));
   });
 
   test('a finished or disposed hasher takes no more bytes', async () => {

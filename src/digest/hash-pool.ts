@@ -3,11 +3,12 @@
 // busy time. With the hashing on a worker the main thread only receives and
 // writes bytes, and the two run on separate cores.
 //
-// Bytes reach a worker through a slab of shared slots. A hasher keeps the chunks
-// it is given (by reference: callers never change a chunk afterwards) until it
-// holds a slot's worth, copies them into a free slot and posts the slot's number;
-// the worker frees the slot once it has hashed it. A slot is held only while a
-// worker hashes it, so a stalled upload never keeps one.
+// Bytes reach a worker through a slab of shared slots. A hasher copies what it is
+// given into its slot at once (a chunk kept by reference would outlive V8's young
+// generation, and its memory would wait for a full collection), and posts the
+// slot's number when it is full; the worker frees the slot once it has hashed it.
+// A hasher idle with a partly filled slot hands it on within 100 ms, so a stalled
+// upload does not keep one.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { digestFromBuffer, type DigestAlgorithm } from './digest.ts';
@@ -16,7 +17,6 @@ import type { HashResult, StreamHasher } from './hasher.ts';
 export type ToWorker =
   | { t: 'open'; id: number; algorithm: DigestAlgorithm }
   | { t: 'slot'; id: number; slot: number; len: number }
-  | { t: 'bytes'; id: number; bytes: Uint8Array }
   | { t: 'finish'; id: number }
   | { t: 'close'; id: number };
 
@@ -28,6 +28,8 @@ interface Digests {
 }
 
 const SLOT = 1 << 20;
+/** A hasher that has not been written for one to two of these hands its partly filled slot on. */
+const IDLE_SWEEP_MS = 50;
 
 const asBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
@@ -43,7 +45,7 @@ class Lane {
 
   constructor(pool: HashPool, slab: SharedArrayBuffer) {
     this.pool = pool;
-    this.worker = new Worker(new URL('./hash-worker.ts', import.meta.url), { workerData: { slab, slotSize: SLOT } });
+    this.worker = new Worker(new URL('./hash-worker.js', import.meta.url), { workerData: { slab, slotSize: SLOT } });
     this.worker.unref();
     this.worker.on('message', (m: FromWorker) => this.answer(m));
     this.worker.on('error', (e) => this.fail(e));
@@ -51,7 +53,7 @@ class Lane {
   }
 
   post(m: ToWorker): void {
-    if (!this.dead) this.worker.postMessage(m, m.t === 'bytes' ? [m.bytes.buffer as ArrayBuffer] : []);
+    if (!this.dead) this.worker.postMessage(m);
   }
 
   postSlot(id: number, slot: number, len: number): void {
@@ -114,6 +116,9 @@ export class HashPool {
   private readonly waiting: Array<(slot: number) => void> = [];
   private turn = 0;
   private ids = 0;
+  /** Hashers holding a partly filled slot; one idle for a whole sweep hands it on. */
+  private readonly filling = new Set<OffloadedHasher>();
+  private sweeper: NodeJS.Timeout | null = null;
 
   constructor(threads: number, slots = 16) {
     this.threads = threads;
@@ -133,6 +138,27 @@ export class HashPool {
   async stop(): Promise<void> {
     const lanes = this.lanes.splice(0);
     await Promise.all(lanes.map((l) => l.stop()));
+  }
+
+  /** Watches a hasher that holds a partly filled slot, so a stalled upload does not keep it. */
+  watch(h: OffloadedHasher): void {
+    this.filling.add(h);
+    this.sweeper ??= setInterval(() => this.sweep(), IDLE_SWEEP_MS).unref();
+  }
+
+  private sweep(): void {
+    for (const h of this.filling) {
+      if (h.touched) {
+        h.touched = false;
+        continue;
+      }
+      h.flush();
+      this.filling.delete(h);
+    }
+    if (this.filling.size === 0 && this.sweeper) {
+      clearInterval(this.sweeper);
+      this.sweeper = null;
+    }
   }
 
   slot(n: number): Buffer {
@@ -155,98 +181,108 @@ export class HashPool {
   }
 }
 
+/** What a hasher's worker-side state needs to be cleaned up without the hasher. */
+interface Remains {
+  pool: HashPool;
+  lane: Lane;
+  id: number;
+  /** The slot the hasher is filling, if any. */
+  slot: number | null;
+}
+
 // A hasher dropped without finish() or dispose() (a request that failed half-way)
-// has its worker-side state closed when it is collected.
-const reaper = new FinalizationRegistry<{ lane: Lane; id: number }>(({ lane, id }) => lane.post({ t: 'close', id }));
+// gives its slot back and has its worker-side state closed when it is collected.
+const reaper = new FinalizationRegistry<Remains>((r) => {
+  if (r.slot !== null) r.pool.release(r.slot);
+  r.lane.post({ t: 'close', id: r.id });
+});
 
 class OffloadedHasher implements StreamHasher {
   readonly algorithm: DigestAlgorithm;
-  private readonly pool: HashPool;
-  private readonly lane: Lane;
-  private readonly id: number;
-  private held: Buffer[] = [];
-  private heldBytes = 0;
+  private readonly remains: Remains;
+  private view: Buffer | null = null;
+  private filled = 0;
   private bytes = 0;
   private ended = false;
+  /** Written since the pool last looked for idle hashers. */
+  touched = false;
 
   constructor(pool: HashPool, lane: Lane, id: number, algorithm: DigestAlgorithm) {
-    this.pool = pool;
-    this.lane = lane;
-    this.id = id;
     this.algorithm = algorithm;
+    this.remains = { pool, lane, id, slot: null };
     lane.post({ t: 'open', id, algorithm });
-    reaper.register(this, { lane, id }, this);
+    reaper.register(this, this.remains, this);
   }
 
   get size(): number {
     return this.bytes;
   }
 
+  /** Copies the chunk into slots right away, so no chunk outlives the call. */
   write(chunk: Buffer): void | Promise<void> {
     if (this.ended) throw new Error('the hasher has already finished');
-    if (chunk.length === 0) return;
-    this.held.push(chunk);
-    this.heldBytes += chunk.length;
-    this.bytes += chunk.length;
-    return this.sendFullSlots();
-  }
-
-  private sendFullSlots(): void | Promise<void> {
-    while (this.heldBytes >= SLOT) {
-      const slot = this.pool.tryAcquire();
-      if (slot === undefined) {
-        return this.pool.acquire().then((s) => {
-          this.send(s);
-          return this.sendFullSlots();
-        });
+    const r = this.remains;
+    for (let off = 0; off < chunk.length; ) {
+      if (r.slot === null) {
+        const slot = r.pool.tryAcquire();
+        if (slot === undefined) {
+          const rest = chunk.subarray(off);
+          return r.pool.acquire().then((s) => {
+            if (this.ended) return r.pool.release(s); // disposed meanwhile
+            this.use(s);
+            return this.write(rest);
+          });
+        }
+        this.use(slot);
       }
-      this.send(slot);
+      const n = chunk.copy(this.view as Buffer, this.filled, off);
+      off += n;
+      this.filled += n;
+      this.bytes += n;
+      if (this.filled === SLOT) this.send();
     }
+    this.touched = true;
+    if (r.slot !== null) r.pool.watch(this);
   }
 
-  private send(slot: number): void {
-    const view = this.pool.slot(slot);
-    let n = 0;
-    while (n < SLOT) {
-      const c = this.held[0] as Buffer;
-      const take = Math.min(c.length, SLOT - n);
-      view.set(take === c.length ? c : c.subarray(0, take), n);
-      n += take;
-      if (take === c.length) this.held.shift();
-      else this.held[0] = c.subarray(take);
-    }
-    this.heldBytes -= SLOT;
-    this.lane.postSlot(this.id, slot, SLOT);
+  private use(slot: number): void {
+    this.remains.slot = slot;
+    this.view = this.remains.pool.slot(slot);
+    this.filled = 0;
+  }
+
+  private send(): void {
+    const r = this.remains;
+    if (r.slot === null) return;
+    if (this.filled > 0) r.lane.postSlot(r.id, r.slot, this.filled);
+    else r.pool.release(r.slot);
+    r.slot = null;
+    this.view = null;
+    this.filled = 0;
   }
 
   flush(): void {
-    if (this.heldBytes === 0) return;
-    const bytes = new Uint8Array(this.heldBytes);
-    let n = 0;
-    for (const c of this.held) {
-      bytes.set(c, n);
-      n += c.length;
-    }
-    this.held = [];
-    this.heldBytes = 0;
-    this.lane.post({ t: 'bytes', id: this.id, bytes });
+    this.send();
   }
 
   async finish(): Promise<HashResult> {
     if (this.ended) throw new Error('the hasher has already finished');
-    this.flush();
+    this.send();
     this.ended = true;
     reaper.unregister(this);
-    const { api, b3 } = await this.lane.finish(this.id);
+    const { api, b3 } = await this.remains.lane.finish(this.remains.id);
     return { digest: digestFromBuffer(this.algorithm, api), blake3: b3, size: this.bytes };
   }
 
   dispose(): void {
     if (this.ended) return;
     this.ended = true;
-    this.held = [];
     reaper.unregister(this);
-    this.lane.post({ t: 'close', id: this.id });
+    const r = this.remains;
+    if (r.slot !== null) r.pool.release(r.slot);
+    r.slot = null;
+    this.view = null;
+    r.lane.post({ t: 'close', id: r.id });
   }
 }
 

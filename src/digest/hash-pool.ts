@@ -4,9 +4,8 @@
 // writes bytes, and the two run on separate cores.
 //
 // Bytes reach a worker through a slab of shared slots. A hasher copies what it is
-// given into its slot at once (a chunk kept by reference would outlive V8's young
-// generation, and its memory would wait for a full collection), and posts the
-// slot's number when it is full; the worker frees the slot once it has hashed it.
+// given into its slot at once, so no chunk outlives the call, and posts the slot's
+// number when it is full; the worker frees the slot once it has hashed it.
 // A hasher idle with a partly filled slot hands it on within 100 ms, so a stalled
 // upload does not keep one.
 import { availableParallelism } from 'node:os';

@@ -21,11 +21,11 @@ export interface StreamHasher {
   /** Bytes written so far. */
   readonly size: number;
   /**
-   * Feeds a chunk, which must not change afterwards. A returned promise asks the
-   * caller to wait for it before writing more.
+   * Feeds a chunk. A returned promise asks the caller to wait for it before
+   * writing more, and to leave the chunk unchanged until then.
    */
   write(chunk: Buffer): void | Promise<void>;
-  /** Hands on any bytes still kept, so an idle hasher holds no chunks alive. */
+  /** Hands on what the hasher holds back (a partly filled slot), so an idle one holds nothing. */
   flush(): void;
   /** Ends the hasher; it cannot be written afterwards. */
   finish(): HashResult | Promise<HashResult>;

@@ -109,6 +109,20 @@ async function appendHashed(ctx: RegistryContext, state: UploadState, h: Hashing
   }
 }
 
+/** A chunk with a range must start at the session's offset. */
+function expectStart(range: ChunkRange | null, offset: number): void {
+  if (range && range.start !== offset) {
+    throw new RegistryError('RANGE_INVALID', `chunk starts at ${range.start}, expected ${offset}`, rangeHeaders(offset));
+  }
+}
+
+/** A chunk with a range must hold exactly end-start+1 bytes; nothing was recorded when it does not. */
+function expectLength(range: ChunkRange | null, added: number, offset: number): void {
+  if (range && added !== range.end - range.start + 1) {
+    throw new RegistryError('RANGE_INVALID', `Content-Range announced ${range.end - range.start + 1} bytes, body held ${added}`, rangeHeaders(offset));
+  }
+}
+
 /**
  * Appends one chunk. With a range, it must start at the session's offset and
  * the body must hold exactly end-start+1 bytes.
@@ -121,27 +135,20 @@ export async function appendChunk(
   range: ChunkRange | null,
 ): Promise<SessionInfo> {
   return withLease(ctx, name, id, async (lease) => {
-    const { row } = lease;
-    if (range && range.start !== row.byte_offset) {
-      throw new RegistryError('RANGE_INVALID', `chunk starts at ${range.start}, expected ${row.byte_offset}`, rangeHeaders(row.byte_offset));
-    }
-    const hashing = startHashing(body, await hasherAt(ctx, row.id, stateOf(row), 'sha256'));
-    const offset = await appendLeased(ctx, name, lease, hashing, range ? range.end - range.start + 1 : null);
+    expectStart(range, lease.row.byte_offset);
+    const offset = await appendLeased(ctx, name, lease, body, range);
     return { id, offset };
   });
 }
 
 /** Appends the body, records the new offset and keeps the lease for the session's next chunk. */
-async function appendLeased(ctx: RegistryContext, name: RepoName, lease: Lease, hashing: Hashing, expectedBytes: number | null): Promise<number> {
+async function appendLeased(ctx: RegistryContext, name: RepoName, lease: Lease, body: Readable, range: ChunkRange | null): Promise<number> {
   const { row, token } = lease;
   const state = stateOf(row);
-  const next = await appendHashed(ctx, state, hashing, lease.lost);
-  const { hasher } = hashing;
+  const hasher = await hasherAt(ctx, row.id, state, 'sha256');
+  const next = await appendHashed(ctx, state, startHashing(body, hasher), lease.lost);
   try {
-    const added = next.size - state.size;
-    if (expectedBytes !== null && added !== expectedBytes) {
-      throw new RegistryError('RANGE_INVALID', `Content-Range announced ${expectedBytes} bytes, body held ${added}`, rangeHeaders(row.byte_offset));
-    }
+    expectLength(range, next.size - state.size, row.byte_offset);
     const driverState = Buffer.from(encode(next));
     const sent = Date.now();
     if (!(await sessions.commitAppend(ctx.pool, row.id, token, next.size, driverState, lease.seconds))) {
@@ -166,23 +173,18 @@ export async function finishUpload(
 ): Promise<void> {
   await withLease(ctx, name, id, async ({ row, lost }) => {
     let state = stateOf(row);
-    let hasher: StreamHasher | null = null;
+    if (lastChunk) expectStart(lastChunk.range, row.byte_offset);
+    // in the digest's algorithm from the start, so a last chunk is hashed once
+    const hasher = await hasherAt(ctx, row.id, state, digest.algorithm);
     if (lastChunk) {
-      const { body, range } = lastChunk;
-      if (range && range.start !== row.byte_offset) {
-        throw new RegistryError('RANGE_INVALID', `chunk starts at ${range.start}, expected ${row.byte_offset}`, rangeHeaders(row.byte_offset));
-      }
-      hasher = await hasherAt(ctx, row.id, state, 'sha256');
-      const next = await appendHashed(ctx, state, startHashing(body, hasher), lost);
-      if (range && next.size - state.size !== range.end - range.start + 1) {
+      const next = await appendHashed(ctx, state, startHashing(lastChunk.body, hasher), lost);
+      try {
+        expectLength(lastChunk.range, next.size - state.size, row.byte_offset);
+      } catch (err) {
         hasher.dispose();
-        throw new RegistryError('RANGE_INVALID', `Content-Range announced ${range.end - range.start + 1} bytes, body held ${next.size - state.size}`);
+        throw err;
       }
       state = next;
-    }
-    if (!hasher || hasher.algorithm !== digest.algorithm) {
-      hasher?.dispose();
-      hasher = await hasherAt(ctx, row.id, state, digest.algorithm);
     }
     const result = await hasher.finish();
     if (result.digest.text !== digest.text) {

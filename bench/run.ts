@@ -3,7 +3,8 @@
 // the targets, and writes everything as JSON under bench/results/.
 //
 // Knobs (env): BENCH_SIZE_MIB (1024), BENCH_ROUNDS (3), BENCH_TAGS (100000),
-// BENCH_SECONDS (10), BENCH_RSS_MIB (4096), BENCH_DIR (os tmpdir).
+// BENCH_SECONDS (10), BENCH_RSS_MIB (4096), BENCH_DIR (os tmpdir), BENCH_CLIENT
+// (node, or sendfile for bench/lib/transfer.py as the client of the 1 GiB transfers).
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -224,7 +225,8 @@ function report(s: Summary): void {
   ] as const;
   lines.push('', '| target | result | met |', '| --- | --- | --- |');
   for (const [name, ok, value] of targets) lines.push(`| ${name} | ${value} | ${ok ? 'yes' : 'NO'} |`);
-  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+  const client = process.env.BENCH_CLIENT === 'sendfile' ? 'sendfile client (transfer.py)' : 'node:http client';
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${client}`;
   const text = `Bollard vs distribution 2.8.2, ${new Date().toISOString().slice(0, 10)}, ${machine}\n\n${lines.join('\n')}\n`;
   process.stdout.write(`\n${text}`);
   const dir = new URL('./results/', import.meta.url);

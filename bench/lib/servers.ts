@@ -115,16 +115,23 @@ export function distributionConfig(storage: string[], port: number): string {
   ].join('\n');
 }
 
-export function ensureDistribution(): void {
-  if (existsSync(DISTRIBUTION)) return;
-  process.stderr.write('installing Debian docker-registry (distribution 2.8.2) with apt-get\n');
+/** Installs with apt what the benchmarks run and this machine lacks: distribution, and python3 for BENCH_CLIENT=sendfile. */
+export function ensureBenchTools(): void {
+  const present: Record<string, boolean> = { 'docker-registry': existsSync(DISTRIBUTION), python3: process.env.BENCH_CLIENT !== 'sendfile' || onPath('python3') };
+  const missing = Object.keys(present).filter((pkg) => !present[pkg]);
+  if (missing.length === 0) return;
+  process.stderr.write(`installing ${missing.join(', ')} with apt-get\n`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', '-qq', 'docker-registry'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', ...missing], { stdio: 'inherit', env });
+}
+
+function onPath(command: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((d) => d !== '' && existsSync(join(d, command)));
 }
 
 export async function startDistribution(baseDir: string): Promise<Registry> {
-  ensureDistribution();
+  ensureBenchTools();
   const dir = await mkdtemp(join(baseDir, 'distribution-'));
   const port = await freePort();
   const config = join(dir, 'config.yml');

@@ -5,6 +5,7 @@ import autocannon from 'autocannon';
 import { call, pull, pushBuffer, pushChunked, pushMonolithic, putManifest } from './client.ts';
 import type { DataFile } from './files.ts';
 import { makeRandomFile } from './files.ts';
+import { receive, sendChunked, sendMonolithic } from './transfer.ts';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
@@ -17,19 +18,27 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 /** MB/s (10^6 bytes) */
 const rate = (bytes: number, secs: number) => bytes / secs / 1e6;
 
+/**
+ * The client of the 1 GiB transfers: node:http (the default), or with
+ * BENCH_CLIENT=sendfile bench/lib/transfer.py, which costs a third of the CPU.
+ */
+const lean = process.env.BENCH_CLIENT === 'sendfile';
+
 export async function monolithicPush(url: string, file: DataFile, repo = 'bench/mono'): Promise<number> {
+  if (lean) return rate(file.size, (await sendMonolithic(url, repo, file)).seconds);
   return rate(file.size, await timed(() => pushMonolithic(url, repo, file)));
 }
 
 export async function chunkedPush(url: string, file: DataFile, chunk: number): Promise<number> {
+  if (lean) return rate(file.size, (await sendChunked(url, 'bench/chunked', file, chunk)).seconds);
   return rate(file.size, await timed(() => pushChunked(url, 'bench/chunked', file, chunk)));
 }
 
 export async function pullBlob(url: string, file: DataFile, repo = 'bench/mono'): Promise<number> {
   let n = 0;
-  const secs = await timed(async () => {
-    n = await pull(url, repo, file.digest);
-  });
+  let secs = 0;
+  if (lean) ({ seconds: secs, bytes: n } = await receive(url, repo, file.digest));
+  else secs = await timed(async () => (n = await pull(url, repo, file.digest)));
   if (n !== file.size) throw new Error(`pulled ${n} bytes, expected ${file.size}`);
   return rate(n, secs);
 }

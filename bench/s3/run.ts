@@ -10,7 +10,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { closeClient } from '../lib/client.ts';
 import { makeRandomFile } from '../lib/files.ts';
-import { benchBaseDir, ensureDistribution, startBollard, type Registry } from '../lib/servers.ts';
+import { benchBaseDir, ensureBenchTools, startBollard, type Registry } from '../lib/servers.ts';
 import * as w from '../lib/workloads.ts';
 import { freePort } from '../../test/support/ports.ts';
 import { bollardS3Env, createBucket, deleteBucket, distributionS3Config, startCeph, type S3Server } from './ceph.ts';
@@ -21,7 +21,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const log = (msg: string) => process.stderr.write(`[bench/s3] ${msg}\n`);
 
 async function startDistributionS3(base: string, s3: S3Server, bucket: string): Promise<Registry> {
-  ensureDistribution();
+  ensureBenchTools();
   const port = await freePort();
   const config = join(base, 'distribution-s3.yml');
   await writeFile(config, distributionS3Config(s3, bucket, port));

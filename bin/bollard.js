@@ -9,20 +9,14 @@ import { fileURLToPath } from 'node:url';
 
 const major = Number(process.versions.node.split('.')[0]);
 
-// V8 flags for `bollard serve`.
-// - 1 MB semi-spaces. Request bodies arrive as fresh 64 KiB buffers and a push
-//   allocates few JS objects per buffer, so with V8's default young generation
-//   (semi-spaces up to 16 MB) dead buffers were collected only after external
-//   memory had grown by 64 MB: a long push held 60-80 MB of them. With 1 MB
-//   semi-spaces scavenges come often and cost little (few objects live).
-//   Measured here: peak RSS pushing 1 GiB 186 -> 130 MB, idle 105 -> 91 MB, no
-//   measurable change in push or manifest GET throughput.
-// - Garbage collection on the thread that allocates. By default V8 scavenges and
-//   marks with 4 helper threads; on a 2-core machine they ran at the same time as
-//   the main thread, the hashing thread and the client, and spent 0.6-3 s of CPU
-//   per GiB pushed. Without them a 1 GiB push measured 342-401 MB/s against
-//   202-285 MB/s, and the main thread itself was busier with them than without.
-const SERVER_FLAGS = ['--max-semi-space-size=1', '--single-threaded-gc'];
+// V8 flags for `bollard serve`. Request bodies arrive as fresh 64 KiB buffers
+// and a push allocates few JS objects per buffer, so with V8's default young
+// generation (semi-spaces up to 16 MB) dead buffers were collected only after
+// external memory had grown by 64 MB: a long push held 60-80 MB of them. With
+// 1 MB semi-spaces scavenges come often and cost little (few objects live).
+// Measured here: peak RSS pushing 1 GiB 186 -> 130 MB, idle 105 -> 91 MB, no
+// measurable change in push or manifest GET throughput.
+const SERVER_FLAGS = ['--max-semi-space-size=1'];
 const wantsFlags = process.argv[2] === 'serve' && !SERVER_FLAGS.every((f) => process.execArgv.includes(f));
 
 if (major < 24) {

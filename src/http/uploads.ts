@@ -44,7 +44,7 @@ const start: Handler = async (ctx, req, res, { name }) => {
   }
   const digest = queryDigest(req);
   if (digest && mount === null) {
-    await uploads.monolithicUpload(ctx, name, digest, req);
+    await uploads.monolithicUpload(ctx, name, digest, uploads.requestBody(req));
     sendCreated(res, name, digest);
     return;
   }
@@ -58,7 +58,7 @@ const status: Handler = async (ctx, _req, res, { name, arg }) => {
 
 const patch: Handler = async (ctx, req, res, { name, arg }) => {
   const range = chunkRange(req);
-  sendSession(res, name, await uploads.appendChunk(ctx, name, arg, req, range), 202);
+  sendSession(res, name, await uploads.appendChunk(ctx, name, arg, uploads.requestBody(req), range), 202);
 };
 
 const finish: Handler = async (ctx, req, res, { name, arg }) => {
@@ -67,7 +67,7 @@ const finish: Handler = async (ctx, req, res, { name, arg }) => {
     req.resume();
     throw new RegistryError('DIGEST_INVALID', 'the digest query parameter is required to complete an upload');
   }
-  const last = hasBody(req) ? { body: req, range: chunkRange(req) } : null;
+  const last = hasBody(req) ? { body: uploads.requestBody(req), range: chunkRange(req) } : null;
   if (!last) req.resume();
   await uploads.finishUpload(ctx, name, arg, digest, last);
   sendCreated(res, name, digest);

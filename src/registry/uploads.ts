@@ -19,6 +19,7 @@ import { ensureRepository } from '../db/repositories.ts';
 import * as sessions from '../db/uploads.ts';
 import { RegistryError } from '../errors/codes.ts';
 import { blobKey, type UploadState } from '../storage/blob-store.ts';
+import { chunksOwned, ownChunks } from '../storage/owned-chunks.ts';
 import type { RegistryContext } from './context.ts';
 import { consumePin, pinBlob, releasePin } from './pins.ts';
 import { findRow, rangeHeaders, withLease, type Lease } from './upload-lease.ts';
@@ -67,6 +68,12 @@ async function hasherAt(ctx: RegistryContext, sessionId: string, state: UploadSt
   }
 }
 
+/**
+ * Marks a request body as the HTTP server's own: its chunks are referenced by
+ * nothing else, so the storage driver may free each one once copied (owned-chunks.ts).
+ */
+export const requestBody = ownChunks;
+
 /** A request body on its way through a hasher; `stream` is what storage writes. */
 interface Hashing {
   body: Readable;
@@ -80,6 +87,7 @@ interface Hashing {
  */
 function startHashing(body: Readable, hasher: StreamHasher): Hashing {
   const stream = body.pipe(hashingStream(hasher));
+  if (chunksOwned(body)) ownChunks(stream); // it passes on the body's own chunks
   const cleanup = finished(body, { writable: false }, (err) => {
     cleanup();
     if (err) stream.destroy(new RegistryError('BLOB_UPLOAD_INVALID', 'the request body ended before its announced length'));

@@ -14,6 +14,7 @@ import { constants } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { chunksOwned, freeChunk } from './owned-chunks.ts';
 
 /** File offsets and lengths of direct writes are multiples of this. */
 export const BLOCK = 4096;
@@ -107,6 +108,8 @@ const MIN_WRITE = 256 * 1024;
  * An upload takes one buffer (waiting when none is free) and a second only if
  * one is free at once, so uploads never wait on each other while holding one.
  * With one buffer it fills the buffer and writes it, without overlap.
+ *
+ * The chunks of a body marked with ownChunks() are freed once copied.
  */
 export async function writeDirect(fh: FileHandle, body: Readable, position: number, buffers: AlignedBuffers): Promise<number> {
   let fill = await buffers.acquire();
@@ -114,6 +117,7 @@ export async function writeDirect(fh: FileHandle, body: Readable, position: numb
   let writing: Promise<void> | null = null;
   let busy = false;
   const size = buffers.size;
+  const free = chunksOwned(body);
   let filePos = position - (position % BLOCK);
   let used = position - filePos;
 
@@ -155,6 +159,7 @@ export async function writeDirect(fh: FileHandle, body: Readable, position: numb
           }
         }
       }
+      if (free) freeChunk(chunk);
       if (spare && !busy && used >= MIN_WRITE) {
         await writing; // settled already: surfaces its error
         startWrite();

@@ -3,6 +3,7 @@
 // (direct-io.ts has the other one).
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import { chunksOwned, freeChunk } from './owned-chunks.ts';
 
 const WRITE_CHUNK = 1024 * 1024;
 const FLUSH_EVERY = 32 * 1024 * 1024;
@@ -24,7 +25,8 @@ export async function writeBuffered(fh: FileHandle, path: string, body: Readable
  * Streams body into the file at `position`, gathering chunks into ~1 MiB writev
  * calls. While bytes keep arriving, an fdatasync is started every FLUSH_EVERY
  * bytes so the kernel flushes in step with the network instead of all at the
- * final sync (which is what the client would otherwise wait for).
+ * final sync (which is what the client would otherwise wait for). The chunks of
+ * a body marked with ownChunks() are freed once written.
  */
 async function writeAt(fh: FileHandle, body: Readable, position: number): Promise<number> {
   let pos = position;
@@ -32,6 +34,7 @@ async function writeAt(fh: FileHandle, body: Readable, position: number): Promis
   let batchBytes = 0;
   let sinceFlush = 0;
   let flushing: Promise<void> | null = null;
+  const free = chunksOwned(body);
   const flush = async () => {
     if (batchBytes === 0) return;
     const bufs = batch;
@@ -43,6 +46,7 @@ async function writeAt(fh: FileHandle, body: Readable, position: number): Promis
       const { bytesWritten } = await fh.writev(done === 0 ? bufs : remaining(bufs, done), pos + done);
       done += bytesWritten;
     }
+    if (free) bufs.forEach(freeChunk);
     pos += n;
     sinceFlush += n;
     if (sinceFlush >= FLUSH_EVERY && !flushing) {

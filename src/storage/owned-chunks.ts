@@ -6,7 +6,7 @@
 // consumes it last may free each chunk's memory as soon as it has copied it.
 import type { Readable } from 'node:stream';
 
-const owned = new WeakSet<Readable>();
+const owned = new WeakSet<object>();
 
 /** Marks `stream` as carrying chunks no other code holds (a request body, or a pass-through of one). */
 export function ownChunks<T extends Readable>(stream: T): T {
@@ -14,7 +14,7 @@ export function ownChunks<T extends Readable>(stream: T): T {
   return stream;
 }
 
-export function chunksOwned(stream: Readable): boolean {
+export function chunksOwned(stream: object): boolean {
   return owned.has(stream);
 }
 

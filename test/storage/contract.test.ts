@@ -7,6 +7,7 @@ import { decode, encode } from 'cbor-x';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, test } from 'vitest';
 import { blake3Hex } from '../../src/digest/blake3.ts';
 import { blobKey, StorageError, type BlobKey, type BlobStore, type UploadState } from '../../src/storage/blob-store.ts';
+import { ownChunks } from '../../src/storage/owned-chunks.ts';
 import { fsStore, s3Store, s3StoreWith, type StoreUnderTest } from '../support/stores.ts';
 
 const MiB = 1024 * 1024;
@@ -129,6 +130,23 @@ describe.each(drivers)('BlobStore contract: $name', ({ make, s3: needsS3 }) => {
     const rest = randomBytes(2000);
     state = saved(await store.appendUpload(state, Readable.from([rest])));
     expectBytes(await readAll(await store.readUpload(state, { start: 0, end: 2999 })), Buffer.concat([first, rest]));
+    await store.abortUpload(state);
+  });
+
+  t("a request body's chunks are freed once stored, never a chunk sharing its memory, nor the chunks of a body not marked", async () => {
+    const whole = [...Array.from({ length: 6 }, () => randomBytes(64 * 1024)), randomBytes(6 * MiB)];
+    const slice = randomBytes(3000).subarray(1000, 2000); // shares its ArrayBuffer
+    const expected = Buffer.concat([...whole, slice]);
+    let state = await store.startUpload(crypto.randomUUID());
+    state = saved(await store.appendUpload(state, ownChunks(Readable.from([...whole, slice]))));
+    expect(whole.map((c) => c.length)).toEqual(whole.map(() => 0));
+    expect(slice.length).toBe(1000);
+    const unmarked = [randomBytes(64 * 1024), randomBytes(70_000)];
+    const copies = unmarked.map((c) => Buffer.from(c));
+    state = saved(await store.appendUpload(state, Readable.from(unmarked)));
+    expect(unmarked).toEqual(copies);
+    const data = Buffer.concat([expected, ...copies]);
+    expectBytes(await readAll(await store.readUpload(state, { start: 0, end: data.length - 1 })), data);
     await store.abortUpload(state);
   });
 

@@ -13,6 +13,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { StorageError } from '../blob-store.ts';
+import { chunksOwned, freeChunk } from '../owned-chunks.ts';
 import { s3Call } from './client.ts';
 
 export interface PartOptions {
@@ -36,6 +37,7 @@ export async function writeStream(target: Target, prefix: Buffer | null, body: A
   let fill = prefix ? prefix.copy(buf) : 0;
   let bodyBytes = 0;
   let multipart: MultipartWriter | null = null;
+  const free = chunksOwned(body); // a request body's chunks are freed once copied into the part
   try {
     for await (const chunk of bodyChunks(body)) {
       bodyBytes += chunk.length;
@@ -49,6 +51,7 @@ export async function writeStream(target: Target, prefix: Buffer | null, body: A
         buf = Buffer.allocUnsafe(o.partSize);
         fill = 0;
       }
+      if (free) freeChunk(chunk);
     }
     if (bodyBytes === 0) return 0;
     if (!multipart) {

@@ -122,7 +122,6 @@ describe('fs driver, direct writes', () => {
     expect(sha(await readAll(await sut.store.read(key)))).toBe(sha(data));
     await sut.store.delete(key);
   });
-
 });
 
 function pieces(data: Buffer, size: number): Buffer[] {

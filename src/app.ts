@@ -1,7 +1,6 @@
 // createApp: wiring only. HTTP tests build the app through this function.
 import express, { type Express } from 'express';
 import type { DatabasePool } from 'slonik';
-import { releaseLease } from './db/uploads.ts';
 import { RegistryError } from './errors/codes.ts';
 import { defaultHashThreads } from './digest/hash-pool.ts';
 import type { Logger } from './logger.ts';
@@ -43,7 +42,7 @@ export function createApp(deps: AppDeps): Express {
     options: deps.options,
     hashers: new HasherCache({ threads: deps.options.hashThreads ?? defaultHashThreads() }),
     manifests: deps.manifestCache ?? new ManifestCache(),
-    leases: deps.keptLeases ?? new KeptLeases((id, token) => releaseLease(deps.pool, id, token)),
+    leases: deps.keptLeases ?? new KeptLeases(deps.pool),
   };
   const app = express();
   app.disable('x-powered-by');

@@ -13,7 +13,6 @@ import { createBlobStore } from './storage/index.ts';
 import { listenForChanges } from './db/notify.ts';
 import { ManifestCache } from './registry/manifest-cache.ts';
 import { KeptLeases } from './registry/kept-leases.ts';
-import { releaseLease } from './db/uploads.ts';
 import { loadGcConfig } from './config/gc.ts';
 import { startGcWorker } from './registry/gc-worker.ts';
 import { loadRetentionConfig } from './config/retention.ts';
@@ -47,7 +46,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
     const store = await createBlobStore(config);
     const manifestCache = new ManifestCache();
     const openPoolRef = pool;
-    const keptLeases = new KeptLeases((id, token) => releaseLease(openPoolRef, id, token));
+    const keptLeases = new KeptLeases(pool);
     const listener = listenForChanges(
       databaseUrl,
       {

@@ -47,21 +47,14 @@ export async function renewLease(db: CommonQueryMethods, id: string, token: stri
 }
 
 /**
- * Records the appended bytes; false if the lease was lost meanwhile. The lease is
- * released, or with `keepSeconds` kept and extended (src/registry/kept-leases.ts).
+ * Records the appended bytes and extends the lease by `keepSeconds`, for its
+ * writer to keep (src/registry/kept-leases.ts); false if the lease was lost meanwhile.
  */
-export async function commitAppend(
-  db: CommonQueryMethods,
-  id: string,
-  token: string,
-  offset: number,
-  driverState: Buffer,
-  keepSeconds: number | null = null,
-): Promise<boolean> {
-  const lease = keepSeconds === null ? sql.fragment`lease_token = NULL, lease_until = NULL` : sql.fragment`lease_until = now() + make_interval(secs => ${keepSeconds})`;
+export async function commitAppend(db: CommonQueryMethods, id: string, token: string, offset: number, driverState: Buffer, keepSeconds: number): Promise<boolean> {
   const row = await db.maybeOneFirst(sql.type(z.object({ id: z.string() }))`
     UPDATE upload_sessions
-    SET byte_offset = ${offset}, driver_state = ${sql.binary(driverState)}, ${lease}, updated_at = now()
+    SET byte_offset = ${offset}, driver_state = ${sql.binary(driverState)},
+        lease_until = now() + make_interval(secs => ${keepSeconds}), updated_at = now()
     WHERE id = ${id}::uuid AND lease_token = ${token}::uuid
     RETURNING id::text`);
   return row !== null;

@@ -8,7 +8,8 @@
 // A request on another replica that finds it kept asks for it (a NOTIFY the
 // holder's change listener receives, src/db/notify.ts) and it is given back at
 // once; without a listener it comes back after KEEP_MS anyway.
-import type { SessionRow } from '../db/uploads.ts';
+import type { CommonQueryMethods } from 'slonik';
+import { releaseLease, type SessionRow } from '../db/uploads.ts';
 
 export const KEEP_MS = 250;
 
@@ -27,11 +28,12 @@ interface Entry extends KeptLease {
 
 export class KeptLeases {
   private readonly kept = new Map<string, Entry>();
-  private readonly release: (id: string, token: string) => Promise<void>;
+  private readonly db: CommonQueryMethods;
   private readonly keepMs: number;
 
-  constructor(release: (id: string, token: string) => Promise<void>, keepMs = KEEP_MS) {
-    this.release = release;
+  /** Leases given back are released in `db`. */
+  constructor(db: CommonQueryMethods, keepMs = KEEP_MS) {
+    this.db = db;
     this.keepMs = keepMs;
   }
 
@@ -60,7 +62,7 @@ export class KeptLeases {
     if (!e) return Promise.resolve();
     clearTimeout(e.timer);
     this.kept.delete(id);
-    return this.release(id, e.token).catch(() => undefined); // unreleased, it expires
+    return releaseLease(this.db, id, e.token).catch(() => undefined); // unreleased, it expires
   }
 
   /** Forgets a kept lease whose row is gone. */

@@ -160,6 +160,7 @@ async function appendLeased(ctx: RegistryContext, name: RepoName, lease: Lease, 
     const driverState = Buffer.from(encode(next));
     const sent = Date.now();
     if (!(await sessions.commitAppend(ctx.pool, row.id, token, next.size, driverState, lease.seconds))) {
+      await findRow(ctx, name, row.id); // cancelled meanwhile: BLOB_UPLOAD_UNKNOWN
       throw new RegistryError('BLOB_UPLOAD_INVALID', 'the upload session was taken over by another request');
     }
     ctx.hashers.put(row.id, next.size, hasher);

@@ -8,7 +8,6 @@ import type { Express } from 'express';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { listenForChanges, type Listener } from '../../src/db/notify.ts';
-import { releaseLease } from '../../src/db/uploads.ts';
 import { createLogger } from '../../src/logger.ts';
 import { KeptLeases } from '../../src/registry/kept-leases.ts';
 import { blob } from '../support/fixtures.ts';
@@ -21,7 +20,7 @@ const replicas: Array<{ app: Express; leases: KeptLeases }> = [];
 
 /** An app on the shared database and storage, like one more replica; without auth in every project. */
 function replica(keepMs: number): { app: Express; leases: KeptLeases } {
-  const leases = new KeptLeases((id, token) => releaseLease(reg.pool, id, token), keepMs);
+  const leases = new KeptLeases(reg.pool, keepMs);
   const r = { app: createApp({ pool: reg.pool, store: reg.store, log, options: DEFAULT_OPTIONS, keptLeases: leases }), leases };
   replicas.push(r);
   return r;

@@ -87,6 +87,19 @@ test('a writer whose lease is taken over stops writing before its body ends, and
   expect(got.status).toBe(200);
 });
 
+test('a chunk whose session is cancelled while its body flows is answered BLOB_UPLOAD_UNKNOWN, and nothing is recorded', async () => {
+  const post = await request(app).post('/v2/lease/cancelled/blobs/uploads/');
+  const location = post.headers.location as string;
+  const id = location.split('/').pop() as string;
+  const parts = [randomBytes(MiB), randomBytes(MiB)];
+  const answer = await slowPatch(location, parts, async (i) => {
+    if (i === 0) expect((await request(app).delete(location)).status).toBe(204);
+  });
+  expect(answer.status).toBe(404);
+  expect(JSON.parse(answer.body).errors[0].code).toBe('BLOB_UPLOAD_UNKNOWN');
+  expect(await reg.pool.maybeOne(sql.unsafe`SELECT id FROM upload_sessions WHERE id = ${id}::uuid`)).toBeNull();
+});
+
 test('a client that disconnects in the middle of a chunk leaves the session at its last offset, free for the next request', async () => {
   const data = blob(randomBytes(4 * MiB));
   const post = await request(app).post('/v2/lease/gone/blobs/uploads/');

@@ -3,6 +3,7 @@ import { parseDigest } from '../digest/digest.ts';
 import { RegistryError } from '../errors/codes.ts';
 import { blobRedirect, deleteBlob, sendBlob, statBlob } from '../registry/blobs.ts';
 import { byteRange } from './params.ts';
+import { fileSender } from './zero-copy.ts';
 import type { Handler, MethodTable } from './route.ts';
 
 const getBlob: Handler = async (ctx, req, res, { name, arg }) => {
@@ -32,13 +33,14 @@ const getBlob: Handler = async (ctx, req, res, { name, arg }) => {
   } else {
     res.status(200);
   }
-  res.setHeader('Content-Length', span ? span.end - span.start + 1 : blob.size);
+  const length = span ? span.end - span.start + 1 : blob.size;
+  res.setHeader('Content-Length', length);
   if (req.method === 'HEAD') {
     res.end();
     return;
   }
   try {
-    await sendBlob(ctx, blob, span ?? undefined, (chunk) => writeChunk(res, chunk));
+    await sendBlob(ctx, blob, span ?? undefined, { write: (chunk) => writeChunk(res, chunk), sendFile: fileSender(res, length) });
     res.end();
   } catch (err) {
     if (!res.headersSent) {

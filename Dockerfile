@@ -1,22 +1,10 @@
 # Bollard in a container. The embedded PostgreSQL works here too; for
 # production point DATABASE_URL at a managed PostgreSQL and use S3 storage.
-# The optional sendfile addon (src/native) is compiled where a compiler is;
-# the slim image only receives the result.
-FROM node:24-bookworm AS native
-WORKDIR /app
-COPY scripts/build-native.mjs ./scripts/
-COPY src/native ./src/native
-RUN node scripts/build-native.mjs --strict
-
 FROM node:24-bookworm-slim
 
 WORKDIR /app
 COPY package.json package-lock.json ./
-COPY scripts/build-native.mjs ./scripts/
-COPY src/native ./src/native
-# postinstall finds no compiler here and says so; the addon comes from the stage above
 RUN npm ci --omit=dev && npm cache clean --force
-COPY --from=native /app/build ./build
 COPY bin ./bin
 COPY src ./src
 COPY migrations ./migrations

@@ -3,7 +3,6 @@ import { parseDigest } from '../digest/digest.ts';
 import { RegistryError } from '../errors/codes.ts';
 import { blobRedirect, deleteBlob, sendBlob, statBlob } from '../registry/blobs.ts';
 import { byteRange } from './params.ts';
-import { fileSender } from './zero-copy.ts';
 import type { Handler, MethodTable } from './route.ts';
 
 const getBlob: Handler = async (ctx, req, res, { name, arg }) => {
@@ -33,14 +32,13 @@ const getBlob: Handler = async (ctx, req, res, { name, arg }) => {
   } else {
     res.status(200);
   }
-  const length = span ? span.end - span.start + 1 : blob.size;
-  res.setHeader('Content-Length', length);
+  res.setHeader('Content-Length', span ? span.end - span.start + 1 : blob.size);
   if (req.method === 'HEAD') {
     res.end();
     return;
   }
   try {
-    await sendBlob(ctx, blob, span ?? undefined, { write: (chunk) => writeChunk(res, chunk), sendFile: fileSender(res, length) });
+    await sendBlob(ctx, blob, span ?? undefined, (chunk) => writeChunk(res, chunk));
     res.end();
   } catch (err) {
     if (!res.headersSent) {

@@ -4,7 +4,7 @@ import { findBlob, findBlobLinkedIn, findLinkedBlob, linkBlob, lockBlob, lockLin
 import { appendEvent } from '../db/events.ts';
 import { ensureRepository, findRepository } from '../db/repositories.ts';
 import { RegistryError } from '../errors/codes.ts';
-import { blobKey, StorageError, type ByteRange, type OpenObjectFile } from '../storage/blob-store.ts';
+import { blobKey, StorageError, type ByteRange } from '../storage/blob-store.ts';
 import type { RegistryContext } from './context.ts';
 import type { RepoName } from './names.ts';
 import { storageFailure } from './storage-errors.ts';
@@ -22,49 +22,24 @@ export async function statBlob(ctx: RegistryContext, name: RepoName, digest: Dig
   return { digest, size: row.size, row };
 }
 
-/** Where a blob's bytes go. */
-export interface BlobSink {
-  /** Takes a chunk; the buffer may be reused once the promise settles. */
-  write(chunk: Buffer): Promise<void>;
-  /**
-   * Optional zero-copy path: sends the range's bytes from an open file's
-   * descriptor. Resolves false, having sent no body byte, when it cannot.
-   */
-  sendFile?(fd: number, offset: number): Promise<boolean>;
-}
-
 /**
- * Sends the blob's bytes (or a range) to the sink: from an open file when both
- * the store and the sink can, else through `write`, awaiting each write before
- * the next so the sink's pace sets the read pace.
+ * Sends the blob's bytes (or a range) to `write`, awaiting each write before the
+ * next, so the sink's pace sets the read pace.
  */
-export async function sendBlob(ctx: RegistryContext, blob: BlobInfo, range: ByteRange | undefined, sink: BlobSink): Promise<void> {
+export async function sendBlob(ctx: RegistryContext, blob: BlobInfo, range: ByteRange | undefined, write: (chunk: Buffer) => Promise<void>): Promise<void> {
   const key = blobKey(blob.row.blake3);
   try {
-    if (sink.sendFile && ctx.store.openFile && (await sendOpenFile(ctx.store.openFile(key), blob, range, sink.sendFile))) return;
     if (ctx.store.copyTo) {
-      await ctx.store.copyTo(key, range, (chunk) => sink.write(chunk));
+      await ctx.store.copyTo(key, range, write);
       return;
     }
     const stream: Readable = await ctx.store.read(key, range);
-    for await (const chunk of stream) await sink.write(chunk as Buffer);
+    for await (const chunk of stream) await write(chunk as Buffer);
   } catch (err) {
     if (err instanceof StorageError && err.kind === 'not_found') {
       throw new RegistryError('UNKNOWN', `blob ${blob.digest.text} is recorded but its bytes are missing from storage`);
     }
     throw storageFailure(err);
-  }
-}
-
-async function sendOpenFile(opening: Promise<OpenObjectFile>, blob: BlobInfo, range: ByteRange | undefined, send: (fd: number, offset: number) => Promise<boolean>): Promise<boolean> {
-  const file = await opening;
-  try {
-    if (file.size !== blob.size) {
-      throw new RegistryError('UNKNOWN', `blob ${blob.digest.text} holds ${file.size} bytes in storage, ${blob.size} recorded`);
-    }
-    return await send(file.fd, range?.start ?? 0);
-  } finally {
-    await file.close();
   }
 }
 

@@ -27,12 +27,6 @@ export interface UploadState {
   readonly driver?: Record<string, unknown>;
 }
 
-export interface OpenObjectFile {
-  readonly fd: number;
-  readonly size: number;
-  close(): Promise<void>;
-}
-
 export interface StoredObjectInfo {
   /** The BLAKE3 key of an object; the upload id when listing uploads. */
   key: BlobKey;
@@ -50,11 +44,6 @@ export interface BlobStore {
    * `write` returned for it has settled (the sink no longer needs the bytes).
    */
   copyTo?(key: BlobKey, range: ByteRange | undefined, write: (chunk: Buffer) => Promise<void>): Promise<void>;
-  /**
-   * Optional: the object as an open file, for sending it with sendfile(2). The
-   * caller closes it; the descriptor is valid until then.
-   */
-  openFile?(key: BlobKey): Promise<OpenObjectFile>;
   startUpload(uploadId: string): Promise<UploadState>;
   /**
    * Appends body at state.size. Staged bytes need not be durable yet: completeUpload makes the

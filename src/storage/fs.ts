@@ -12,7 +12,6 @@ import {
   type BlobKey,
   type BlobStore,
   type ByteRange,
-  type OpenObjectFile,
   type StoredObjectInfo,
   type UploadState,
 } from './blob-store.ts';
@@ -86,19 +85,6 @@ export class FsBlobStore implements BlobStore {
       await copyRange(fh, range?.start ?? 0, end, write);
     } finally {
       await fh.close();
-    }
-  }
-
-  async openFile(key: BlobKey): Promise<OpenObjectFile> {
-    const fh = await open(this.objectPath(key), 'r').catch((err: unknown) => {
-      throw isNotFound(err) ? new StorageError('not_found', `no object ${key}`) : ioError(err);
-    });
-    try {
-      const { size } = await fh.stat();
-      return { fd: fh.fd, size, close: () => fh.close() };
-    } catch (err) {
-      await fh.close();
-      throw ioError(err);
     }
   }
 

@@ -2,7 +2,7 @@
 // same machine, same run. Prints a table with both figures and the ratio, checks
 // the targets, and writes everything as JSON under bench/results/.
 //
-// Knobs (env): BENCH_SIZE_MIB (1024), BENCH_ROUNDS (3), BENCH_TAGS (100000),
+// Knobs (env): BENCH_SIZE_MIB (1024), BENCH_ROUNDS (3), BENCH_PULLS (3 per round), BENCH_TAGS (100000),
 // BENCH_SECONDS (10), BENCH_RSS_MIB (4096), BENCH_DIR (os tmpdir), BENCH_CLIENT
 // (node, or sendfile for bench/lib/transfer.py as the client of the 1 GiB transfers).
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -22,6 +22,8 @@ const TAGS = Number(process.env.BENCH_TAGS ?? 100_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const RSS_BIG = Number(process.env.BENCH_RSS_MIB ?? 4096) * MiB;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** Pulls per registry per round (each round reports their median): one pull is too noisy a sample. */
+const PULLS = Number(process.env.BENCH_PULLS ?? 3);
 
 interface Row {
   workload: string;
@@ -49,9 +51,10 @@ async function both(workload: string, unit: string, reg: Registry[], fn: (r: Reg
   return row;
 }
 
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)] as number;
+
 /** The median of a few rounds, as a row; each round's figures are kept in the JSON. */
 function medianRow(workload: string, unit: string, perRegistry: number[][]): Row {
-  const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)] as number;
   const row: Row = { workload, unit, bollard: median(perRegistry[0] as number[]), distribution: median(perRegistry[1] as number[]), rounds: perRegistry };
   rows.push(row);
   return row;
@@ -61,8 +64,9 @@ function medianRow(workload: string, unit: string, perRegistry: number[][]): Row
  * Pushes and pulls of SIZE bytes, ROUNDS rounds, the median reported. Every push
  * sends content neither registry has seen (a repeat would skip the final sync),
  * the registries alternate which goes first, and each measurement starts with no
- * dirty pages left by the one before. Pulls: once from the disk (page cache
- * dropped, when allowed) and once from the page cache (a second pull).
+ * dirty pages left by the one before. Pulls, PULLS times each per round, the
+ * registries taking turns: from the disk (page cache dropped before each, when
+ * allowed), then from the page cache.
  */
 async function transfers(base: string, regs: Registry[]): Promise<{ mono: Row; chunked: Row; cold: Row | null; warm: Row }> {
   const res = { mono: [[], []], chunked: [[], []], cold: [[], []], warm: [[], []] } as Record<'mono' | 'chunked' | 'cold' | 'warm', number[][]>;
@@ -73,13 +77,18 @@ async function transfers(base: string, regs: Registry[]): Promise<{ mono: Row; c
     const monoFile = await makeRandomFile(join(base, `mono${round}.bin`), SIZE);
     const chunkFile = await makeRandomFile(join(base, `chunked${round}.bin`), SIZE);
     const repo = `bench/mono${round}`;
-    const measure = async (what: keyof typeof res, fn: (r: Registry) => Promise<number>) => {
-      for (const i of order) {
-        const r = regs[i] as Registry;
-        log(`round ${round + 1}/${ROUNDS}, ${what}: ${r.name}`);
-        settleDisk();
-        (res[what][i] as number[]).push(await fn(r));
+    // `samples` measurements per registry, alternating which goes first; the round keeps their median
+    const measure = async (what: keyof typeof res, fn: (r: Registry) => Promise<number>, samples = 1) => {
+      const got: number[][] = [[], []];
+      for (let s = 0; s < samples; s++) {
+        for (const i of s % 2 === 0 ? order : [...order].reverse()) {
+          const r = regs[i] as Registry;
+          log(`round ${round + 1}/${ROUNDS}, ${what}${samples > 1 ? ` ${s + 1}/${samples}` : ''}: ${r.name}`);
+          settleDisk();
+          (got[i] as number[]).push(await fn(r));
+        }
       }
+      for (const i of [0, 1]) (res[what][i] as number[]).push(median(got[i] as number[]));
     };
     await measure('mono', (r) => w.monolithicPush(r.url, monoFile, repo));
     await measure('chunked', (r) => w.chunkedPush(r.url, chunkFile, 8 * MiB));
@@ -87,12 +96,10 @@ async function transfers(base: string, regs: Registry[]): Promise<{ mono: Row; c
       await measure('cold', async (r) => {
         await dropPageCache();
         return w.pullBlob(r.url, monoFile, repo);
-      });
+      }, PULLS);
     }
-    await measure('warm', async (r) => {
-      await w.pullBlob(r.url, monoFile, repo); // brings it into the page cache
-      return w.pullBlob(r.url, monoFile, repo);
-    });
+    for (const r of regs) await w.pullBlob(r.url, monoFile, repo); // brings it into the page cache
+    await measure('warm', (r) => w.pullBlob(r.url, monoFile, repo), PULLS);
     await rm(monoFile.path);
     await rm(chunkFile.path);
   }
@@ -100,8 +107,8 @@ async function transfers(base: string, regs: Registry[]): Promise<{ mono: Row; c
   return {
     mono: medianRow(`monolithic push ${mib} MiB, median of ${ROUNDS}`, 'MB/s', res.mono),
     chunked: medianRow(`chunked push ${mib} MiB in 8 MiB chunks, median of ${ROUNDS}`, 'MB/s', res.chunked),
-    cold: canDrop ? medianRow(`pull ${mib} MiB from the disk (page cache dropped), median of ${ROUNDS}`, 'MB/s', res.cold) : null,
-    warm: medianRow(`pull ${mib} MiB from the page cache, median of ${ROUNDS}`, 'MB/s', res.warm),
+    cold: canDrop ? medianRow(`pull ${mib} MiB from the disk (page cache dropped), median of ${ROUNDS} rounds of ${PULLS}`, 'MB/s', res.cold) : null,
+    warm: medianRow(`pull ${mib} MiB from the page cache, median of ${ROUNDS} rounds of ${PULLS}`, 'MB/s', res.warm),
   };
 }
 

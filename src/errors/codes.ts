@@ -22,6 +22,8 @@ const CODES = {
   PAGINATION_CURSOR_INVALID: { status: 400, message: 'invalid pagination cursor' },
   RANGE_INVALID: { status: 416, message: 'requested range not satisfiable' },
   TOO_LARGE: { status: 413, message: 'payload too large' },
+  PARAMETER_INVALID: { status: 400, message: 'invalid request parameter' },
+  INSUFFICIENT_STORAGE: { status: 507, message: 'insufficient storage' },
   UNAVAILABLE: { status: 503, message: 'service temporarily unavailable' },
   UNKNOWN: { status: 500, message: 'unknown error' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -24,9 +24,10 @@ const CODES = {
   TOO_LARGE: { status: 413, message: 'payload too large' },
   PARAMETER_INVALID: { status: 400, message: 'invalid request parameter' },
   INSUFFICIENT_STORAGE: { status: 507, message: 'insufficient storage' },
-  UNAVAILABLE: { status: 503, message: 'service temporarily unavailable' },
+  // a client told when to come back retries instead of failing the push
+  UNAVAILABLE: { status: 503, message: 'service temporarily unavailable', headers: { 'Retry-After': '1' } },
   UNKNOWN: { status: 500, message: 'unknown error' },
-} as const satisfies Record<string, { status: number; message: string }>;
+} as const satisfies Record<string, { status: number; message: string; headers?: Record<string, string> }>;
 
 export type ErrorCode = keyof typeof CODES;
 
@@ -50,7 +51,8 @@ export class RegistryError extends Error {
     this.name = 'RegistryError';
     this.code = code;
     this.detail = detail;
-    this.headers = headers;
+    const defaults: Record<string, string> | undefined = (CODES[code] as { headers?: Record<string, string> }).headers;
+    this.headers = defaults ? { ...defaults, ...headers } : headers;
   }
 
   get status(): number {

@@ -74,25 +74,39 @@ async function hasherAt(ctx: RegistryContext, sessionId: string, state: UploadSt
  */
 export const requestBody = ownChunks;
 
-/** A request body on its way through a hasher; `stream` is what storage writes. */
+/**
+ * A request body on its way through a hasher; `stream` is what storage writes.
+ * `cut` is set when the body ended before its announced length (the client went
+ * away, reset the connection, or sent less than its Content-Length).
+ */
 interface Hashing {
   body: Readable;
   hasher: StreamHasher;
   stream: Transform;
+  cut: RegistryError | null;
 }
 
 /**
- * Starts feeding body through the hasher. A body that ends early (the client went
- * away) fails the stream, so its writer stops and gives its buffers and lease back.
+ * Starts feeding body through the hasher. A client may vanish at any instant:
+ * before storage starts reading the stream (it may still be opening a file or
+ * waiting for a buffer), while it reads, or after it stopped. So the stream has
+ * its error handled from the moment it exists; the storage driver sees the
+ * failure through its reads, and appendHashed reports the cut, whatever the
+ * driver made of it.
  */
 function startHashing(body: Readable, hasher: StreamHasher): Hashing {
-  const stream = body.pipe(hashingStream(hasher));
+  const stream = hashingStream(hasher);
+  const h: Hashing = { body, hasher, stream, cut: null };
+  stream.on('error', () => undefined); // seen by the reader, or by nobody once it has stopped
   if (chunksOwned(body)) ownChunks(stream); // it passes on the body's own chunks
+  body.pipe(stream);
   const cleanup = finished(body, { writable: false }, (err) => {
     cleanup();
-    if (err) stream.destroy(new RegistryError('BLOB_UPLOAD_INVALID', 'the request body ended before its announced length'));
+    if (!err) return;
+    h.cut = new RegistryError('BLOB_UPLOAD_INVALID', 'the request body ended before its announced length');
+    stream.destroy(h.cut);
   });
-  return { body, hasher, stream };
+  return h;
 }
 
 /** Stops hashing a body that will not be stored; the rest of it is read and dropped. */
@@ -111,7 +125,8 @@ async function appendHashed(ctx: RegistryContext, state: UploadState, h: Hashing
     return await ctx.store.appendUpload(state, h.stream);
   } catch (e) {
     abandon(h);
-    throw lost.aborted ? lost.reason : e instanceof RegistryError ? e : storageFailure(e);
+    if (lost.aborted) throw lost.reason;
+    throw h.cut ?? (e instanceof RegistryError ? e : storageFailure(e));
   } finally {
     lost.removeEventListener('abort', stop);
   }

@@ -10,7 +10,7 @@ import { migrate } from './db/migrate.ts';
 import { openPool, type DatabasePool } from './db/pool.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createBlobStore } from './storage/index.ts';
-import { listenForChanges } from './db/notify.ts';
+import { listenForChanges, type Listener } from './db/notify.ts';
 import { ManifestCache } from './registry/manifest-cache.ts';
 import { KeptLeases } from './registry/kept-leases.ts';
 import { loadGcConfig } from './config/gc.ts';
@@ -53,6 +53,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
         onChange: (repo) => manifestCache.invalidate(repo),
         onState: (on) => manifestCache.setEnabled(on),
         onLeaseWanted: (id) => void keptLeases.giveBack(id),
+        onHolder: (id) => keptLeases.setHolder(id),
       },
       log,
     );
@@ -77,9 +78,9 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
       stop: async () => {
         await gc?.stop();
         await retention.stop();
-        await listener.close();
         await webhooks?.stop();
-        await shutdown(server, openPoolRef, embedded, log, keptLeases);
+        // the listener goes last: its connection vouches for the leases of uploads still finishing
+        await shutdown(server, openPoolRef, embedded, log, keptLeases, listener);
       },
     };
   } catch (err) {
@@ -105,7 +106,7 @@ function addressPort(server: Server): number {
 }
 
 /** Stop accepting, let in-flight requests finish, then close the pool and the embedded database. */
-async function shutdown(server: Server, pool: DatabasePool, embedded: EmbeddedDatabase | null, log: Logger, keptLeases: KeptLeases): Promise<void> {
+async function shutdown(server: Server, pool: DatabasePool, embedded: EmbeddedDatabase | null, log: Logger, keptLeases: KeptLeases, listener: Listener): Promise<void> {
   log.info('shutting down');
   await new Promise<void>((resolve) => {
     server.close(() => resolve());
@@ -113,6 +114,7 @@ async function shutdown(server: Server, pool: DatabasePool, embedded: EmbeddedDa
   });
   // after the last request: another replica may continue these sessions at once
   await keptLeases.close();
+  await listener.close();
   await pool.end();
   await embedded?.stop();
 }

@@ -17,13 +17,15 @@ const GcEnvSchema = z.object({
   /** Unreferenced objects and staged uploads younger than this are left alone (work in flight). */
   BOLLARD_SWEEP_GRACE: seconds(DAY),
   BOLLARD_UPLOAD_EXPIRY: seconds(DAY, 60),
+  /** A session whose request was cut off (or whose process was killed) waits this long to be resumed. */
+  BOLLARD_UPLOAD_RESUME_WINDOW: seconds(3600, 10),
 });
 
 export interface GcConfig {
   enabled: boolean;
   intervalSeconds: number;
   policy: GcPolicy;
-  sweep: { intervalSeconds: number; grace: number; sessionIdle: number };
+  sweep: { intervalSeconds: number; grace: number; sessionIdle: number; resumeWindow: number };
 }
 
 export function loadGcConfig(env: NodeJS.ProcessEnv = process.env): GcConfig {
@@ -32,6 +34,6 @@ export function loadGcConfig(env: NodeJS.ProcessEnv = process.env): GcConfig {
     enabled: e.BOLLARD_GC,
     intervalSeconds: e.BOLLARD_GC_INTERVAL,
     policy: { reviewDelay: e.BOLLARD_GC_REVIEW_DELAY, untagged: e.BOLLARD_GC_UNTAGGED, orphanReferrers: e.BOLLARD_GC_ORPHAN_REFERRERS },
-    sweep: { intervalSeconds: e.BOLLARD_SWEEP_INTERVAL, grace: e.BOLLARD_SWEEP_GRACE, sessionIdle: e.BOLLARD_UPLOAD_EXPIRY },
+    sweep: { intervalSeconds: e.BOLLARD_SWEEP_INTERVAL, grace: e.BOLLARD_SWEEP_GRACE, sessionIdle: e.BOLLARD_UPLOAD_EXPIRY, resumeWindow: e.BOLLARD_UPLOAD_RESUME_WINDOW },
   };
 }

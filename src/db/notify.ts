@@ -2,9 +2,13 @@
 // repositories whose tags or manifests changed (sent inside the committing
 // transaction, so they arrive only for committed changes), and the ids of upload
 // sessions whose kept lease another request wants (src/registry/kept-leases.ts).
+// The same connection holds the process's upload-lease holder lock
+// (migrations/0007_upload_leases.sql): it lasts exactly as long as the connection.
+import { randomInt } from 'node:crypto';
 import pg from 'pg';
 import { sql, type CommonQueryMethods } from 'slonik';
 import type { Logger } from '../logger.ts';
+import { HOLDER_LOCK_CLASS } from './uploads.ts';
 
 export const CHANNEL = 'bollard_manifests';
 export const LEASE_CHANNEL = 'bollard_upload_leases';
@@ -24,6 +28,17 @@ export interface ListenerHandlers {
   onLeaseWanted?(sessionId: string): void;
   /** true once listening; false whenever notifications may have been missed */
   onState(listening: boolean): void;
+  /** The id of the holder lock this connection took; null when the connection (and so the lock) is lost. */
+  onHolder?(id: number | null): void;
+}
+
+/** Takes a holder lock under a fresh random id (another process may have drawn the same one). */
+async function holdLock(c: pg.Client): Promise<number> {
+  for (;;) {
+    const id = randomInt(1, 2 ** 31 - 1);
+    const r = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [HOLDER_LOCK_CLASS, id]);
+    if (r.rows[0]?.ok) return id;
+  }
 }
 
 export interface Listener {
@@ -41,6 +56,7 @@ export function listenForChanges(url: string, handlers: ListenerHandlers, log: L
     client = c;
     const lost = (why: string) => {
       handlers.onState(false);
+      handlers.onHolder?.(null);
       if (client === c) client = null;
       c.end().catch(() => undefined);
       if (!closed && !retry) {
@@ -62,6 +78,7 @@ export function listenForChanges(url: string, handlers: ListenerHandlers, log: L
       await c.connect();
       await c.query(`LISTEN ${CHANNEL}`);
       if (handlers.onLeaseWanted) await c.query(`LISTEN ${LEASE_CHANNEL}`);
+      if (handlers.onHolder) handlers.onHolder(await holdLock(c));
       delay = 200;
       handlers.onState(true);
     } catch (err) {
@@ -74,6 +91,7 @@ export function listenForChanges(url: string, handlers: ListenerHandlers, log: L
       closed = true;
       if (retry) clearTimeout(retry);
       handlers.onState(false);
+      handlers.onHolder?.(null);
       await client?.end().catch(() => undefined);
     },
   };

@@ -7,13 +7,14 @@ import type { Logger } from '../logger.ts';
 import { queueDepths } from '../db/gc.ts';
 import { collectGarbage, type GcDeps } from './gc.ts';
 import { runEvery, type Periodic } from './periodic.ts';
-import { sweepAll } from './sweep.ts';
+import { sweepAbandoned, sweepAll } from './sweep.ts';
 
 /** How often the worker logs its totals and the queue backlog, work or not. */
 const STATUS_EVERY_MS = 10 * 60 * 1000;
 
 export function startGcWorker(deps: GcDeps, config: GcConfig, log: Logger): Periodic {
   let lastSweep = 0;
+  let lastAbandonedSweep = Date.now();
   let lastStatus = 0;
   const totals = { passes: 0, manifests: 0, links: 0, blobs: 0, bytesFreed: 0, failures: 0 };
 
@@ -34,9 +35,14 @@ export function startGcWorker(deps: GcDeps, config: GcConfig, log: Logger): Peri
         });
       }
       if (Date.now() - lastSweep >= config.sweep.intervalSeconds * 1000) {
-        lastSweep = Date.now();
+        lastSweep = lastAbandonedSweep = Date.now();
         const sweep = await sweepAll(deps, config.sweep);
         log.info('sweep pass', { ...sweep, ms: Date.now() - lastSweep });
+      } else if (Date.now() - lastAbandonedSweep >= (config.sweep.resumeWindow * 1000) / 4) {
+        // interrupted uploads give their bytes back within 1.25 resume windows
+        lastAbandonedSweep = Date.now();
+        const swept = await sweepAbandoned(deps, config.sweep);
+        if (swept.expiredSessions + swept.orphanUploads > 0) log.info('abandoned uploads swept', { ...swept, ms: Date.now() - lastAbandonedSweep });
       }
       if (Date.now() - lastStatus >= STATUS_EVERY_MS) {
         lastStatus = Date.now();

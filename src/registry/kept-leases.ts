@@ -8,8 +8,14 @@
 // A request on another replica that finds it kept asks for it (a NOTIFY the
 // holder's change listener receives, src/db/notify.ts) and it is given back at
 // once; without a listener it comes back after KEEP_MS anyway.
+//
+// The same listener connection holds this process's holder lock (its id is
+// written into every lease taken here; migrations/0007_upload_leases.sql). When
+// that connection is lost, other processes may take this process's leases over,
+// so every writer here is stopped and every kept lease forgotten at once.
 import type { CommonQueryMethods } from 'slonik';
 import { releaseLease, type SessionRow } from '../db/uploads.ts';
+import { RegistryError } from '../errors/codes.ts';
 
 export const KEEP_MS = 250;
 
@@ -28,8 +34,10 @@ interface Entry extends KeptLease {
 
 export class KeptLeases {
   private readonly kept = new Map<string, Entry>();
+  private readonly writers = new Set<AbortController>();
   private readonly db: CommonQueryMethods;
   private readonly keepMs: number;
+  private heldId: number | null = null;
 
   /** Leases given back are released in `db`. */
   constructor(db: CommonQueryMethods, keepMs = KEEP_MS) {
@@ -70,6 +78,28 @@ export class KeptLeases {
     const e = this.kept.get(id);
     if (e) clearTimeout(e.timer);
     this.kept.delete(id);
+  }
+
+  /** The id in this process's holder lock while it holds it; null: its leases can only expire. */
+  get holder(): number | null {
+    return this.heldId;
+  }
+
+  /** The listener took its holder lock (an id), or lost it (null): then no lease here is safe to use. */
+  setHolder(id: number | null): void {
+    if (this.heldId !== null && id !== this.heldId) {
+      const lost = new RegistryError('UNAVAILABLE', 'this process lost the database connection that vouches for its upload leases; retry');
+      for (const w of this.writers) w.abort(lost);
+      for (const e of this.kept.values()) clearTimeout(e.timer);
+      this.kept.clear();
+    }
+    this.heldId = id;
+  }
+
+  /** Registers a writer's abort controller while it writes under a lease; returns the unregister function. */
+  writing(controller: AbortController): () => void {
+    this.writers.add(controller);
+    return () => this.writers.delete(controller);
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 // Sweeps for what a crash or an abandoned client leaves behind:
-//  - upload sessions idle past their expiry, with their staged bytes (and, on S3,
-//    their multipart uploads);
+//  - upload sessions idle past their expiry, or cut off (or their writer killed)
+//    and not resumed within the resume window, with their staged bytes (and, on
+//    S3, their multipart uploads);
 //  - staged bytes no session row names (a single-request upload that crashed);
 //  - objects no blob row names (a crash between writing the bytes and the commit),
 //    deleted behind a fence like the collector's, under the same pin rules.
@@ -26,11 +27,19 @@ export interface SweepReport {
 
 const BATCH = 500;
 
-/** Removes sessions idle for `idleSeconds`, then their staged bytes. */
-export async function expireSessions(deps: SweepDeps, idleSeconds: number): Promise<number> {
+/** When upload sessions and staged bytes are given back (seconds). */
+export interface UploadSweepTimes {
+  /** A session idle between requests this long expires. */
+  sessionIdle: number;
+  /** A session whose request was cut off, and staged bytes no session names, wait this long for the client. */
+  resumeWindow: number;
+}
+
+/** Removes sessions idle past their expiry, or cut off and not resumed in time, then their staged bytes. */
+export async function expireSessions(deps: SweepDeps, times: UploadSweepTimes): Promise<number> {
   let total = 0;
   for (;;) {
-    const rows = await takeExpiredSessions(deps.pool, idleSeconds, BATCH);
+    const rows = await takeExpiredSessions(deps.pool, times.sessionIdle, times.resumeWindow, BATCH);
     for (const row of rows) {
       const saved = decode(row.driver_state) as UploadState;
       await deps.store.abortUpload({ ...saved, size: row.byte_offset }).catch(() => undefined);
@@ -94,9 +103,21 @@ async function* batches(items: AsyncIterable<StoredObjectInfo>, graceSeconds: nu
   if (batch.length > 0) yield batch;
 }
 
-export async function sweepAll(deps: SweepDeps, opts: { sessionIdle: number; grace: number }): Promise<SweepReport> {
-  const expiredSessions = await expireSessions(deps, opts.sessionIdle);
-  const orphanUploads = await sweepUploads(deps, opts.grace);
+/**
+ * What interrupted uploads leave: sessions cut off and not resumed, and staged
+ * bytes no session names (a single-request upload whose process was killed).
+ * A live upload is never touched: its session's lease is held, or, without a
+ * session, its staging is written to as bytes arrive (a stalled client is cut
+ * off by the idle-body timeout long before the window ends).
+ */
+export async function sweepAbandoned(deps: SweepDeps, times: UploadSweepTimes): Promise<{ expiredSessions: number; orphanUploads: number }> {
+  const expiredSessions = await expireSessions(deps, times);
+  const orphanUploads = await sweepUploads(deps, times.resumeWindow);
+  return { expiredSessions, orphanUploads };
+}
+
+export async function sweepAll(deps: SweepDeps, opts: UploadSweepTimes & { grace: number }): Promise<SweepReport> {
+  const { expiredSessions, orphanUploads } = await sweepAbandoned(deps, opts);
   const objects = await sweepObjects(deps, opts.grace);
   await q.dropExpiredPins(deps.pool);
   return { expiredSessions, orphanUploads, orphanObjects: objects.count, bytesFreed: objects.bytes };

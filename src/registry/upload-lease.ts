@@ -24,6 +24,18 @@ export function rangeHeaders(offset: number): Record<string, string> {
   return { Range: `0-${Math.max(offset - 1, 0)}` };
 }
 
+/**
+ * Errors meaning the client went away mid-body. Releasing the lease after one marks
+ * the session interrupted: unless resumed in time, it is reclaimed early (sweep.ts).
+ */
+const cutOff = new WeakSet<RegistryError>();
+
+export function clientWentAway(detail: string): RegistryError {
+  const err = new RegistryError('BLOB_UPLOAD_INVALID', detail);
+  cutOff.add(err);
+  return err;
+}
+
 /** Pauses between attempts to take a lease another request holds: about a second in all. */
 const LEASE_WAITS_MS = [5, 10, 20, 40, 80, 160, 320, 400];
 
@@ -34,12 +46,15 @@ const LEASE_WAITS_MS = [5, 10, 20, 40, 80, 160, 320, 400];
  */
 async function takeLease(ctx: RegistryContext, name: RepoName, id: string, token: string, seconds: number): Promise<sessions.SessionRow> {
   for (let attempt = 0; ; attempt++) {
-    const row = isUuid(id) ? await sessions.acquireLeaseByName(ctx.pool, id, name, token, seconds) : null;
+    const row = isUuid(id) ? await sessions.acquireLeaseByName(ctx.pool, id, name, token, seconds, ctx.leases.holder) : null;
     if (row) return row;
-    const current = await findRow(ctx, name, id); // unknown: throws BLOB_UPLOAD_UNKNOWN
+    await findRow(ctx, name, id); // unknown: throws BLOB_UPLOAD_UNKNOWN
     const wait = LEASE_WAITS_MS[attempt];
     if (wait === undefined) {
-      throw new RegistryError('RANGE_INVALID', 'another request is writing to this upload session', rangeHeaders(current.byte_offset));
+      // A live writer (a writer whose process died loses its lease at once):
+      // the client's offset is not wrong, so no 416; it may retry when the lease ends.
+      const left = await sessions.leaseSecondsLeft(ctx.pool, id);
+      throw new RegistryError('UNAVAILABLE', 'another request is writing to this upload session', { 'Retry-After': String(Math.max(1, left)) });
     }
     if (attempt === 0) await askForLease(ctx.pool, id).catch(() => undefined);
     await new Promise((resolve) => setTimeout(resolve, wait));
@@ -73,6 +88,7 @@ export async function withLease<T>(ctx: RegistryContext, name: RepoName, id: str
   let confirmed = kept?.confirmedAt ?? Date.now();
   const row = kept?.row ?? (await takeLease(ctx, name, id, token, seconds));
   const lost = new AbortController();
+  const unregister = ctx.leases.writing(lost);
   const renew = setInterval(() => {
     const sent = Date.now();
     sessions.renewLease(ctx.pool, id, token, seconds).then(
@@ -85,15 +101,17 @@ export async function withLease<T>(ctx: RegistryContext, name: RepoName, id: str
       },
     );
   }, (seconds * 1000) / 4);
-  let ended = false;
   try {
-    const out = await fn({ row, token, seconds, lost: lost.signal });
     // On success fn has kept the lease (commitAppend) or ended it (a finished
     // upload deletes the row): no release round trip before the response.
-    ended = true;
-    return out;
+    return await fn({ row, token, seconds, lost: lost.signal });
+  } catch (err) {
+    // The one place a failed or cut-off request gives its session back.
+    const interrupted = err instanceof RegistryError && cutOff.has(err);
+    await sessions.releaseLease(ctx.pool, id, token, interrupted).catch(() => undefined); // unreleased, it expires
+    throw err;
   } finally {
     clearInterval(renew);
-    if (!ended) await sessions.releaseLease(ctx.pool, id, token).catch(() => undefined);
+    unregister();
   }
 }

@@ -22,7 +22,7 @@ import { blobKey, type UploadState } from '../storage/blob-store.ts';
 import { chunksOwned, ownChunks } from '../storage/owned-chunks.ts';
 import type { RegistryContext } from './context.ts';
 import { consumePin, pinBlob, releasePin } from './pins.ts';
-import { findRow, rangeHeaders, withLease, type Lease } from './upload-lease.ts';
+import { clientWentAway, findRow, rangeHeaders, withLease, type Lease } from './upload-lease.ts';
 import type { RepoName } from './names.ts';
 import { storageFailure } from './storage-errors.ts';
 
@@ -103,7 +103,7 @@ function startHashing(body: Readable, hasher: StreamHasher): Hashing {
   const cleanup = finished(body, { writable: false }, (err) => {
     cleanup();
     if (!err) return;
-    h.cut = new RegistryError('BLOB_UPLOAD_INVALID', 'the request body ended before its announced length');
+    h.cut = clientWentAway('the request body ended before its announced length');
     stream.destroy(h.cut);
   });
   return h;

@@ -96,7 +96,7 @@ describe('storage sweep', () => {
     }
     expect((await reg.staging(idleId)).length).toBeGreaterThan(0);
 
-    expect(await expireSessions(reg, 24 * 3600)).toBe(1);
+    expect(await expireSessions(reg, { sessionIdle: 24 * 3600, resumeWindow: 24 * 3600 })).toBe(1);
     expect(await countRows(reg.pool, 'upload_sessions')).toBe(1);
     expect(await reg.staging(idleId)).toEqual([]);
     const gone = await request(reg.app).get(idle);

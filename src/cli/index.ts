@@ -1,4 +1,5 @@
 // The `bollard` command line: one home for every operator command.
+import { inspect } from 'node:util';
 import { ConfigError, loadConfig } from '../config/index.ts';
 import { startEmbeddedPostgres } from '../db/embedded.ts';
 import { migrate } from '../db/migrate.ts';
@@ -35,7 +36,7 @@ async function runServe(): Promise<void> {
     registry.stop().then(
       () => process.exit(0),
       (err: unknown) => {
-        process.stderr.write(`shutdown failed: ${String(err)}\n`);
+        process.stderr.write(`shutdown failed: ${describeError(err)}\n`);
         process.exit(1);
       },
     );
@@ -90,7 +91,19 @@ export async function main(argv: string[]): Promise<void> {
       process.stderr.write(`${err.message}\n`);
       process.exit(2);
     }
-    process.stderr.write(`bollard ${command} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(`bollard ${command} failed: ${describeError(err)}\n`);
     process.exit(1);
   }
+}
+
+/**
+ * What went wrong, readable whatever was thrown: libraries reject with plain
+ * objects, strings, empty errors or nothing at all (`undefined`), and none of
+ * those may reach the operator as "undefined" or "[object Object]".
+ */
+export function describeError(err: unknown): string {
+  if (err === undefined || err === null) return `an unexplained failure (the error value was ${String(err)})`;
+  if (typeof err === 'string') return err.trim() || 'an unexplained failure (an empty message)';
+  // an Error's stack plus its code, cause and any aggregated errors; an object's fields
+  return inspect(err, { depth: 4, breakLength: 120 });
 }

@@ -8,6 +8,7 @@ import type { Auth } from './auth/service.ts';
 import { adminRouter } from './http/admin.ts';
 import { tokenAuth } from './http/auth.ts';
 import { errorHandler } from './http/errors.ts';
+import { requestLimits, type HttpLimits } from './http/limits.ts';
 import { tokenRouter } from './http/token.ts';
 import { v2Router } from './http/v2.ts';
 import type { RegistryContext, RegistryOptions } from './registry/context.ts';
@@ -33,6 +34,8 @@ export interface AppDeps {
    * proxy is only known from that header. Absent: the socket's peer is the client.
    */
   trustProxy?: number | readonly string[];
+  /** Idle-body timeout and the concurrent upload limit; absent: none. */
+  limits?: HttpLimits;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -49,6 +52,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable('etag');
   app.set('query parser', 'simple');
   if (deps.trustProxy !== undefined) app.set('trust proxy', typeof deps.trustProxy === 'number' ? deps.trustProxy : [...deps.trustProxy]);
+  if (deps.limits) app.use(requestLimits(deps.limits));
   if (deps.auth) {
     app.use(tokenRouter(deps.auth));
     app.use(tokenAuth(deps.auth));

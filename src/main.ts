@@ -1,5 +1,5 @@
 // `bollard serve`: configuration, dependencies, listen, graceful shutdown.
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { createApp } from './app.ts';
 import { createAuth } from './auth/service.ts';
 import { loadAuthConfig } from './config/auth.ts';
@@ -62,6 +62,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
       pool, store, log, options: config, manifestCache, keptLeases,
       ...(auth ? { auth } : {}),
       ...(config.trustProxy !== undefined ? { trustProxy: config.trustProxy } : {}),
+      limits: config.http,
     });
     const server = await listen(app, config);
     const gc = gcConfig.enabled ? startGcWorker({ pool, store }, gcConfig, log) : null;
@@ -92,11 +93,17 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
 
 function listen(app: ReturnType<typeof createApp>, config: Config): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(config.listen.port, config.listen.host);
+    const server = createServer({
+      // large blobs may stream for a long time: a stalled body is cut by the idle-body timeout instead
+      requestTimeout: 0,
+      headersTimeout: config.http.headersTimeoutMs,
+      // how often late headers are looked for (Node's default, 30 s, would let a slow client hold twice the timeout)
+      connectionsCheckingInterval: Math.min(1000, config.http.headersTimeoutMs),
+    }, app);
+    server.keepAliveTimeout = 65_000;
     server.once('listening', () => resolve(server));
     server.once('error', reject);
-    server.requestTimeout = 0; // large blobs may stream for a long time
-    server.keepAliveTimeout = 65_000;
+    server.listen(config.listen.port, config.listen.host);
   });
 }
 

@@ -26,6 +26,9 @@ const EnvSchema = z.object({
     .refine((v) => /^\d{1,2}$/.test(v) || v.split(',').every((a) => isProxyAddress(a.trim())), 'expected a hop count or addresses, subnets, loopback, linklocal, uniquelocal')
     .transform((v) => (/^\d{1,2}$/.test(v) ? Number(v) : v.split(',').map((a) => a.trim())))
     .optional(),
+  BOLLARD_HEADERS_TIMEOUT: z.coerce.number().int().min(1).max(3600).default(30),
+  BOLLARD_BODY_IDLE_TIMEOUT: z.coerce.number().int().min(0).max(86_400).default(60),
+  BOLLARD_MAX_UPLOADS: z.coerce.number().int().min(0).max(100_000).default(128),
   BOLLARD_DB_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(20),
   BOLLARD_STORAGE: z.enum(['fs', 's3']).default('fs'),
   BOLLARD_FS_DIRECT_IO: bool.default(true),
@@ -84,6 +87,15 @@ export interface Config {
   storage: StorageConfig;
   /** Worker threads hashing uploaded bytes; 0: on the main thread. */
   hashThreads: number;
+  /** What a slow or stalled client may hold (src/http/limits.ts). */
+  http: {
+    /** A client must send its request headers within this. */
+    headersTimeoutMs: number;
+    /** A request body that stops arriving this long is cut off; 0: never. */
+    bodyIdleMs: number;
+    /** Upload requests with a body at once; 0: unlimited. */
+    maxUploads: number;
+  };
 }
 
 function isProxyAddress(a: string): boolean {
@@ -131,6 +143,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.BOLLARD_TRUST_PROXY,
     storage: storageConfig(e),
     hashThreads: e.BOLLARD_HASH_THREADS ?? defaultHashThreads(),
+    http: {
+      headersTimeoutMs: e.BOLLARD_HEADERS_TIMEOUT * 1000,
+      bodyIdleMs: e.BOLLARD_BODY_IDLE_TIMEOUT * 1000,
+      maxUploads: e.BOLLARD_MAX_UPLOADS,
+    },
   };
 }
 

@@ -25,6 +25,10 @@ export interface ServerProcess {
   db: TestDatabase;
   /** SIGTERM and wait for a clean exit; the data and database stay. */
   stop(): Promise<number | null>;
+  /** Kills the process with SIGKILL (a crash) and waits until it is gone; the data and database stay. */
+  crash(): Promise<void>;
+  /** Whether the process is still running. */
+  alive(): boolean;
   /** Stop (if running) and remove the data directory and the database. */
   destroy(): Promise<void>;
   output(): string;
@@ -68,6 +72,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<ServerProce
     storageEnv: storage.env,
     db,
     stop,
+    crash: () => crashChild(child),
+    alive: () => child.exitCode === null && child.signalCode === null,
     output: () => log,
     destroy: async () => {
       await stop();
@@ -113,6 +119,14 @@ function waitForListening(child: ChildProcess, log: () => string): Promise<void>
       clearTimeout(timer);
       reject(new Error(`server exited with ${code} before listening:\n${log()}`));
     });
+  });
+}
+
+function crashChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
   });
 }
 

@@ -10,6 +10,7 @@ import { verifyAccessToken } from '../auth/tokens.ts';
 import { RegistryError } from '../errors/codes.ts';
 import { DEFAULT_EVENT_LIMIT, eventPage, MAX_EVENT_LIMIT, parseCursor } from '../registry/journal.ts';
 import { parseRepoName } from '../registry/names.ts';
+import { basicCredentials } from './credentials.ts';
 import { queryString } from './params.ts';
 import { clientOf } from './token.ts';
 
@@ -72,10 +73,6 @@ async function subjectOf(auth: Auth, req: Request): Promise<Subject | null> {
     const verified = await verifyAccessToken(auth.tokens, bearer[1] as string);
     return verified === null ? null : subjectOfClaim(verified.sub);
   }
-  const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
-  if (!basic) return null;
-  const decoded = Buffer.from(basic[1] as string, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return null;
-  return authenticate(auth, decoded.slice(0, colon), decoded.slice(colon + 1), clientOf(req));
+  const login = basicCredentials(header);
+  return login === null ? null : authenticate(auth, login.username, login.password, clientOf(req));
 }

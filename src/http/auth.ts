@@ -10,7 +10,7 @@ import { issuerOf } from '../auth/external.ts';
 import { globToRegex } from '../auth/glob.ts';
 import { verifyAccessToken, type VerifiedAccess } from '../auth/tokens.ts';
 import { RegistryError } from '../errors/codes.ts';
-import { parseRepoName } from '../registry/names.ts';
+import { isValidRepoName, parseRepoName } from '../registry/names.ts';
 
 type Kind = 'manifest' | 'upload' | 'blob' | 'read';
 
@@ -48,8 +48,8 @@ export function tokenAuth(auth: Auth): RequestHandler {
     if (!/^\/v2(\/|$)/i.test(req.path)) return next();
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0'); // clients look for it on the 401 too
     const need = neededAccess(req.method, req.path);
-    checkNames(req, need);
     const challengeScope = [...need, ...mountSource(req)];
+    checkNames(req, challengeScope);
     const token = bearer(req);
     const verified = token === null ? null : await verifyToken(auth, token);
     if (verified === null) throw reject(req, auth, challengeScope, need, token === null ? null : 'invalid_token');
@@ -77,8 +77,9 @@ export function tokenAuth(auth: Auth): RequestHandler {
 }
 
 /**
- * A malformed repository name is a 400 NAME_INVALID whoever asks, as without auth:
- * the name's syntax reveals nothing, and no rule could grant access to it anyway.
+ * A malformed repository name (the path's, or a mount's `from`) is a 400 NAME_INVALID
+ * whoever asks, as without auth: the name's syntax reveals nothing, and no rule could
+ * grant access to it anyway. Nor could it go into a challenge header.
  */
 function checkNames(req: Request, need: readonly Access[]): void {
   for (const n of need) {
@@ -109,7 +110,12 @@ async function verifyToken(auth: Auth, token: string): Promise<{ subject: Subjec
 async function pullableFor(auth: Auth, subject: Subject, access: readonly Access[]): Promise<string[]> {
   const fromRules = pullableRegexes(await rulesFor(auth.pool, subject));
   if (subject.kind !== 'external') return fromRules;
-  const named = access.filter((a) => a.type === 'repository' && a.actions.includes('pull')).map((a) => globToRegex(a.name.replace(/[*?]/g, '')));
+  // a name no repository can bear matches nothing; left out, it cannot become a regex PostgreSQL refuses
+  const named = access
+    .filter((a) => a.type === 'repository' && a.actions.includes('pull'))
+    .map((a) => a.name.replace(/[*?]/g, ''))
+    .filter(isValidRepoName)
+    .map(globToRegex);
   return [...fromRules, ...named];
 }
 

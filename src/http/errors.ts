@@ -1,6 +1,6 @@
 // The only place an error becomes an OCI {"errors":[...]} body.
 import type { ErrorRequestHandler, Response } from 'express';
-import { databaseFailure } from '../db/errors.ts';
+import { badInputFailure, databaseFailure } from '../db/errors.ts';
 import { messageOf, RegistryError } from '../errors/codes.ts';
 import type { Logger } from '../logger.ts';
 
@@ -18,7 +18,11 @@ export function sendError(res: Response, err: RegistryError, method?: string): v
   else res.end(body);
 }
 
-/** Client errors pass through; database outages become 503; anything else is logged and becomes a 500. */
+/**
+ * Client errors pass through; database outages become 503; a value the database
+ * refuses as data becomes 400 (logged: the edge should have refused it); anything
+ * else is logged and becomes a 500.
+ */
 export function toRegistryError(err: unknown, log: Logger): RegistryError {
   if (err instanceof RegistryError) return err;
   const db = databaseFailure(err);
@@ -26,11 +30,27 @@ export function toRegistryError(err: unknown, log: Logger): RegistryError {
     log.warn('database unavailable', { error: String(err) });
     return db;
   }
-  const e = err as { type?: string; status?: number; message?: string };
-  if (e?.type === 'entity.too.large') return new RegistryError('TOO_LARGE', e.message);
-  if (e?.status === 400 && e?.type) return new RegistryError('UNSUPPORTED', e.message);
+  const bad = badInputFailure(err);
+  if (bad) {
+    log.warn('database refused a request value', { error: String(err) });
+    return bad;
+  }
+  const parse = bodyParserFailure(err);
+  if (parse) return parse;
   log.error('unexpected error', { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   return new RegistryError('UNKNOWN', 'internal error');
+}
+
+/**
+ * The errors of express's body parsers (the token endpoint's form): a client's
+ * fault, told with its status class (a charset or encoding it does not know, a
+ * malformed or cut-off body, too many fields), never a 500.
+ */
+function bodyParserFailure(err: unknown): RegistryError | null {
+  const e = err as { type?: unknown; status?: unknown; message?: string } | null;
+  if (typeof e?.type !== 'string' || typeof e.status !== 'number' || e.status < 400 || e.status > 499) return null;
+  if (e.status === 413) return new RegistryError('TOO_LARGE', e.message);
+  return new RegistryError('PARAMETER_INVALID', e.message);
 }
 
 export function errorHandler(log: Logger): ErrorRequestHandler {

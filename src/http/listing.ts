@@ -4,7 +4,7 @@ import { catalogPage, referrersPage, tagsPage } from '../registry/listing.ts';
 import { OCI_INDEX } from '../registry/media-types.ts';
 import type { RegistryContext } from '../registry/context.ts';
 import { pullableRepositories } from './auth.ts';
-import { pageRequest, queryString } from './params.ts';
+import { artifactTypeFilter, pageRequest } from './params.ts';
 import type { Handler, MethodTable } from './route.ts';
 
 /** Sets the RFC 5988 Link header for the next page, keeping the other query parameters. */
@@ -26,7 +26,7 @@ function sendJson(req: Request, res: Response, body: unknown, contentType = 'app
 }
 
 const tags: Handler = async (ctx, req, res, { name }) => {
-  const page = pageRequest(req);
+  const page = pageRequest(req, 'tag');
   const result = await tagsPage(ctx, name, page);
   linkNext(req, res, result.next, page.n ?? result.items.length);
   sendJson(req, res, { name, tags: result.items });
@@ -34,8 +34,8 @@ const tags: Handler = async (ctx, req, res, { name }) => {
 
 const referrers: Handler = async (ctx, req, res, { name, arg }) => {
   const subject = parseDigest(arg);
-  const artifactType = queryString(req, 'artifactType');
-  const page = pageRequest(req);
+  const artifactType = artifactTypeFilter(req);
+  const page = pageRequest(req, 'digest');
   const result = await referrersPage(ctx, name, subject, artifactType, page);
   if (artifactType !== null) res.setHeader('OCI-Filters-Applied', 'artifactType');
   linkNext(req, res, result.next, page.n ?? result.items.length);
@@ -50,7 +50,7 @@ const referrers: Handler = async (ctx, req, res, { name, arg }) => {
 };
 
 export async function catalog(ctx: RegistryContext, req: Request, res: Response): Promise<void> {
-  const page = pageRequest(req);
+  const page = pageRequest(req, 'repository name');
   const result = await catalogPage(ctx, page, pullableRepositories(res));
   linkNext(req, res, result.next, page.n ?? result.items.length);
   sendJson(req, res, { repositories: result.items });

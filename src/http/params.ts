@@ -1,8 +1,10 @@
 // Parsing of request headers and query parameters into typed values.
 import type { Request } from 'express';
-import { parseDigest, type Digest } from '../digest/digest.ts';
+import { parseDigest, tryParseDigest, type Digest } from '../digest/digest.ts';
 import { RegistryError } from '../errors/codes.ts';
 import type { PageRequest } from '../registry/listing.ts';
+import { isMediaType } from '../registry/media-types.ts';
+import { isValidRepoName, isValidTag } from '../registry/names.ts';
 import type { ChunkRange } from '../registry/uploads.ts';
 
 export function queryString(req: Request, key: string): string | null {
@@ -17,15 +19,34 @@ export function queryDigest(req: Request, key = 'digest'): Digest | null {
   return v === null ? null : parseDigest(v);
 }
 
-export function pageRequest(req: Request): PageRequest {
+/** What a listing's `last` names: the listing's own items, so nothing else can be a cursor. */
+export type CursorKind = 'repository name' | 'tag' | 'digest';
+
+const CURSOR_CHECKS: Record<CursorKind, (v: string) => boolean> = {
+  'repository name': isValidRepoName,
+  tag: isValidTag,
+  digest: (v) => tryParseDigest(v) !== null,
+};
+
+export function pageRequest(req: Request, cursor: CursorKind): PageRequest {
   const n = queryString(req, 'n');
   let parsed: number | null = null;
   if (n !== null && n !== '') {
-    if (!/^\d+$/.test(n)) throw new RegistryError('PAGINATION_NUMBER_INVALID', `n must be a non-negative integer, got "${n}"`);
+    if (!/^\d+$/.test(n)) throw new RegistryError('PAGINATION_NUMBER_INVALID', `n must be a non-negative integer, got "${n.slice(0, 64)}"`);
     parsed = Number(n);
   }
   const last = queryString(req, 'last');
-  return { n: parsed, last: last === '' ? null : last };
+  if (last === null || last === '') return { n: parsed, last: null };
+  if (!CURSOR_CHECKS[cursor](last)) throw new RegistryError('PAGINATION_CURSOR_INVALID', `last must be a ${cursor}, got "${last.slice(0, 64)}"`);
+  return { n: parsed, last };
+}
+
+/** The referrers' artifactType filter: a media type, or null when absent or empty. */
+export function artifactTypeFilter(req: Request): string | null {
+  const v = queryString(req, 'artifactType');
+  if (v === null || v === '') return null;
+  if (!isMediaType(v)) throw new RegistryError('PARAMETER_INVALID', `artifactType must be a media type, got "${v.slice(0, 64)}"`);
+  return v;
 }
 
 /** Content-Range of a PATCH: "<start>-<end>", tolerating a "bytes " prefix and a "/total" suffix. */

@@ -7,6 +7,7 @@ import { ANONYMOUS, authenticate, issueToken, subjectOfRefreshToken, type Auth }
 import type { Subject } from '../auth/permissions.ts';
 import { parseScopes } from '../auth/scope.ts';
 import { RegistryError } from '../errors/codes.ts';
+import { basicCredentials, loginCredentials } from './credentials.ts';
 
 export function tokenRouter(auth: Auth): Router {
   const router = Router();
@@ -20,7 +21,8 @@ export function tokenRouter(auth: Auth): Router {
     const field = (k: string) => (typeof form[k] === 'string' ? form[k] : '');
     const scopes = parseScopes([field('scope')]);
     if (field('grant_type') === 'password') {
-      const subject = await authenticate(auth, field('username'), field('password'), clientOf(req));
+      const login = loginCredentials(field('username'), field('password'));
+      const subject = login && (await authenticate(auth, login.username, login.password, clientOf(req)));
       if (subject === null) throw badCredentials();
       send(res, await issueToken(auth, subject, scopes, field('access_type') === 'offline'));
     } else if (field('grant_type') === 'refresh_token') {
@@ -37,12 +39,9 @@ export function tokenRouter(auth: Auth): Router {
 async function basicSubject(auth: Auth, req: Request): Promise<Subject> {
   const header = req.headers.authorization;
   if (header === undefined) return ANONYMOUS;
-  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
-  if (!m) throw badCredentials();
-  const decoded = Buffer.from(m[1] as string, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) throw badCredentials();
-  const subject = await authenticate(auth, decoded.slice(0, colon), decoded.slice(colon + 1), clientOf(req));
+  const login = basicCredentials(header);
+  if (login === null) throw badCredentials();
+  const subject = await authenticate(auth, login.username, login.password, clientOf(req));
   if (subject === null) throw badCredentials();
   return subject;
 }

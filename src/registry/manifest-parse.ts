@@ -11,8 +11,10 @@ import {
   INDEX_TYPES,
   MANIFEST_TYPES,
   OCI_INDEX,
+  isMediaType,
   OCI_MANIFEST,
 } from './media-types.ts';
+import { unstorableString } from './text.ts';
 
 export interface Descriptor {
   mediaType: string;
@@ -46,6 +48,7 @@ function parseDescriptor(v: unknown, where: string): Descriptor & { urls?: unkno
   if (!isObject(v)) throw invalid(`${where} is not a descriptor object`);
   const { mediaType, digest, size, urls } = v;
   if (typeof mediaType !== 'string' || mediaType === '') throw invalid(`${where}.mediaType is missing`);
+  if (!isMediaType(mediaType)) throw invalid(`${where}.mediaType "${mediaType.slice(0, 128)}" is not a media type (RFC 6838)`);
   if (typeof digest !== 'string') throw invalid(`${where}.digest is missing`);
   const parsed = tryParseDigest(digest);
   if (!parsed) throw invalid(`${where}.digest "${digest}" is not a supported digest`);
@@ -59,9 +62,10 @@ function parseAnnotations(v: unknown, where: string): Record<string, string> | n
   return v as Record<string, string>;
 }
 
-function optionalString(v: unknown, where: string): string | null {
+function optionalMediaType(v: unknown, where: string): string | null {
   if (v === undefined || v === null) return null;
   if (typeof v !== 'string') throw invalid(`${where} must be a string`);
+  if (!isMediaType(v)) throw invalid(`${where} "${v.slice(0, 128)}" is not a media type (RFC 6838)`);
   return v;
 }
 
@@ -90,6 +94,9 @@ export function parseManifest(content: Buffer, contentType: string | undefined):
     throw invalid(`manifest is not valid JSON: ${(err as Error).message}`);
   }
   if (!isObject(doc)) throw invalid('manifest must be a JSON object');
+  // rows keep some of its strings (annotations, media types): none may be text PostgreSQL cannot hold
+  const unstorable = unstorableString(doc);
+  if (unstorable !== null) throw invalid(`${unstorable.slice(0, 200)} holds a NUL character or a lone surrogate`);
   const mediaType = resolveMediaType(doc, contentType);
   if (mediaType === DOCKER_SCHEMA1 || mediaType === DOCKER_SCHEMA1_SIGNED || doc.schemaVersion === 1) {
     throw invalid('Docker schema 1 manifests are not supported');
@@ -99,7 +106,7 @@ export function parseManifest(content: Buffer, contentType: string | undefined):
 
   const subject = doc.subject === undefined || doc.subject === null ? null : parseDescriptor(doc.subject, 'subject').digest;
   const annotations = parseAnnotations(doc.annotations, 'annotations');
-  const declaredArtifactType = optionalString(doc.artifactType, 'artifactType');
+  const declaredArtifactType = optionalMediaType(doc.artifactType, 'artifactType');
 
   if (INDEX_TYPES.has(mediaType)) {
     if (!Array.isArray(doc.manifests)) throw invalid('an index must have a manifests array');

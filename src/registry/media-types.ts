@@ -21,3 +21,18 @@ export function bareMediaType(value: string | undefined): string | undefined {
   const t = value?.split(';')[0]?.trim().toLowerCase();
   return t ? t : undefined;
 }
+
+// RFC 6838 section 4.2 restricted names, then RFC 9110 parameters (token=token or quoted-string).
+const RESTRICTED_NAME = "[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}";
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+const PARAMETER = `[ \\t]*;[ \\t]*${TOKEN}=(?:${TOKEN}|"(?:[\\t\\x20-\\x21\\x23-\\x5b\\x5d-\\x7e]|\\\\[\\t\\x20-\\x7e])*")`;
+const MEDIA_TYPE_RE = new RegExp(`^${RESTRICTED_NAME}/${RESTRICTED_NAME}(?:${PARAMETER})*$`);
+
+/**
+ * True when the value is a media type as the image spec requires of descriptors'
+ * `mediaType` and of `artifactType` (RFC 6838). Nothing else can be stored as one,
+ * so a filter on anything else could never match.
+ */
+export function isMediaType(value: string): boolean {
+  return value.length <= 1024 && MEDIA_TYPE_RE.test(value);
+}

@@ -12,6 +12,10 @@ const NAME_RE = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`);
 const TAG_RE = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
 export const MAX_NAME_LENGTH = 255;
 
+export function isValidRepoName(name: string): name is RepoName {
+  return name.length <= MAX_NAME_LENGTH && NAME_RE.test(name);
+}
+
 export function parseRepoName(name: string): RepoName {
   if (name.length > MAX_NAME_LENGTH) throw new RegistryError('NAME_INVALID', `repository name longer than ${MAX_NAME_LENGTH} characters`);
   if (!NAME_RE.test(name)) throw new RegistryError('NAME_INVALID', `invalid repository name "${name}"`);

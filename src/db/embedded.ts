@@ -71,7 +71,12 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
     await recordOwner(ownerFile);
     return pm;
   };
-  const first = await start();
+  const first = await start().catch((err: Error) => {
+    if (/could not bind|could not create any TCP\/IP sockets/.test(err.message)) {
+      err.message += `\nport ${port} is taken: set BOLLARD_EMBEDDED_PG_PORT to a free port, or DATABASE_URL to an external PostgreSQL`;
+    }
+    throw err;
+  });
   try {
     await ensureDatabase(port, password);
   } catch (err) {

@@ -1,4 +1,9 @@
 // The slonik pool. int8 is parsed to a JS number: sizes and ids stay far below 2^53.
+// When the database dies, slonik destroys each connection that fails and opens new
+// ones on demand, so the pool recovers by itself once the database is back (a
+// restarted embedded server included): no reconnect logic here, and
+// test/faults/postgres.test.ts holds it to that. Meanwhile a refused connection
+// fails at once, and connectionTimeout bounds the wait for one that never answers.
 import { createPool, createTypeParserPreset, type DatabasePool } from 'slonik';
 
 export type { DatabasePool };

@@ -68,7 +68,9 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
   };
   const start = async () => {
     const pm = await Postmaster.start(spec);
-    await recordOwner(ownerFile);
+    // without the record a later start takes this server for another process's
+    // and refuses to touch it: worth a warning, never worth losing a running server
+    await recordOwner(ownerFile).catch((err: Error) => log.warn('cannot record the owner of the embedded postgres', { error: err.message }));
     return pm;
   };
   const first = await start().catch((err: Error) => {

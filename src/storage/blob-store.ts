@@ -64,7 +64,12 @@ export interface BlobStore {
   presignedUrl?(key: BlobKey): Promise<string | null>;
 }
 
-export type StorageErrorKind = 'not_found' | 'unavailable' | 'io';
+/**
+ * not_found: no such object or staging; unavailable: storage cannot be reached or
+ * did not answer in time (worth retrying soon); full: no space or quota left for
+ * the bytes (retrying helps only once space is freed); io: anything else.
+ */
+export type StorageErrorKind = 'not_found' | 'unavailable' | 'full' | 'io';
 
 /** Drivers throw these, never HTTP errors; the registry decides what the client sees. */
 export class StorageError extends Error {

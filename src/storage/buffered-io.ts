@@ -54,6 +54,9 @@ async function writeAt(fh: FileHandle, body: Readable, position: number): Promis
       flushing = fh.datasync().finally(() => {
         flushing = null;
       });
+      // awaited before returning; when a write fails first (a full disk) nothing awaits it, and
+      // its own failure must not become an unhandled rejection, which would end the process
+      flushing.catch(() => undefined);
     }
   };
   for await (const chunk of body) {

@@ -2,6 +2,10 @@
 // An object is first staged under uploads/ (with direct writes where the
 // filesystem allows them, see direct-io.ts), fsynced, then renamed into blobs/ and
 // the directory fsynced, so a crash leaves either the whole object or none.
+// A full disk (ENOSPC, or EDQUOT for a quota) is StorageError 'full', wherever it
+// strikes: creating the staging, writing it, syncing it, or making its directory
+// in blobs/. An append that runs out of space gives back what it wrote past the
+// session's offset at once, so the session resumes where it was once there is room.
 import { createReadStream } from 'node:fs';
 import { mkdir, open, opendir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -35,7 +39,8 @@ export class FsBlobStore implements BlobStore {
   readonly name = 'fs';
   private readonly root: string;
   private readonly options: FsStoreOptions;
-  private direct: AlignedBuffers | null = null;
+  /** undefined: not probed yet (the disk was full when init tried). */
+  private direct: AlignedBuffers | null | undefined = null;
 
   constructor(root: string, options: FsStoreOptions = {}) {
     this.root = root;
@@ -45,12 +50,27 @@ export class FsBlobStore implements BlobStore {
   async init(): Promise<void> {
     await mkdir(join(this.root, 'blobs', 'blake3'), { recursive: true });
     await mkdir(join(this.root, 'uploads'), { recursive: true });
-    if (this.options.directIo !== false) this.direct = await AlignedBuffers.create(join(this.root, 'uploads'), DIRECT_BUFFER, this.options.directBuffers ?? DIRECT_BUFFERS);
+    if (this.options.directIo !== false) await this.probeDirect().catch(failure);
+  }
+
+  /**
+   * Finds out whether the filesystem takes direct writes. The probe writes a small
+   * file, which a full disk refuses: the store then starts anyway (pulls need no
+   * space) and probes again on the next upload.
+   */
+  private async probeDirect(): Promise<AlignedBuffers | null> {
+    try {
+      this.direct = await AlignedBuffers.create(join(this.root, 'uploads'), DIRECT_BUFFER, this.options.directBuffers ?? DIRECT_BUFFERS);
+    } catch (err) {
+      if (ioError(err).kind !== 'full') throw err;
+      this.direct = undefined;
+    }
+    return this.direct ?? null;
   }
 
   /** Whether uploads are staged with direct writes (asked for, and the filesystem allows it). */
   get directIo(): boolean {
-    return this.direct !== null;
+    return !!this.direct;
   }
 
   private objectPath(key: BlobKey): string {
@@ -89,42 +109,50 @@ export class FsBlobStore implements BlobStore {
   }
 
   async startUpload(uploadId: string): Promise<UploadState> {
-    const fh = await open(this.stagingPath(uploadId), 'wx').catch((err: unknown) => {
-      throw ioError(err);
-    });
-    await fh.close();
+    const fh = await open(this.stagingPath(uploadId), 'wx').catch(failure);
+    await fh.close().catch(failure);
     return { uploadId, size: 0 };
   }
 
   async appendUpload(state: UploadState, body: Readable): Promise<UploadState> {
     const path = this.stagingPath(state.uploadId);
-    const fh = await (this.direct ? openDirect(path) : open(path, 'r+')).catch((err: unknown) => {
+    const direct = this.direct === undefined ? await this.probeDirect().catch(failure) : this.direct;
+    const fh = await (direct ? openDirect(path) : open(path, 'r+')).catch((err: unknown) => {
       throw isNotFound(err) ? new StorageError('not_found', `upload ${state.uploadId} has no staged bytes`) : ioError(err);
     });
+    let written: number;
     try {
       // Positional writes at the committed offset: bytes a failed earlier attempt
       // left past it are overwritten, or cut off when the upload completes.
       // No sync per append: completeUpload syncs before the object becomes
       // visible, and staged bytes lost in a crash can only fail the final digest
       // check (the upload is refused), never make a bad blob.
-      const written = this.direct ? await writeDirect(fh, body, state.size, this.direct) : await writeBuffered(fh, path, body, state.size);
-      return { uploadId: state.uploadId, size: state.size + written };
+      written = direct ? await writeDirect(fh, body, state.size, direct) : await writeBuffered(fh, path, body, state.size);
     } catch (err) {
-      throw err instanceof StorageError ? err : ioError(err);
-    } finally {
-      await fh.close();
+      const e = ioError(err);
+      // Out of space: free what this attempt wrote past the offset now, not when the session ends.
+      if (e.kind === 'full') await fh.truncate(state.size).catch(() => undefined);
+      await fh.close().catch(() => undefined);
+      throw e;
     }
+    await fh.close().catch(failure);
+    return { uploadId: state.uploadId, size: state.size + written };
   }
 
   async readUpload(state: UploadState, range: ByteRange): Promise<Readable> {
     return openReadStream(this.stagingPath(state.uploadId), range);
   }
 
+  /**
+   * Any failure leaves the staging as it was (the session may try again) and
+   * blobs/ without the object, or, when only the final directory sync failed,
+   * with the whole object, which no row references yet (collected as garbage).
+   */
   async completeUpload(state: UploadState, key: BlobKey): Promise<void> {
     const staged = this.stagingPath(state.uploadId);
     const target = this.objectPath(key);
     if (await this.stat(key)) {
-      await rm(staged, { force: true });
+      await rm(staged, { force: true }).catch(failure);
       return;
     }
     const fh = await open(staged, 'r+').catch((err: unknown) => {
@@ -133,19 +161,19 @@ export class FsBlobStore implements BlobStore {
     try {
       await fh.truncate(state.size);
       await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    const dir = join(this.root, 'blobs', 'blake3', key.slice(0, 2));
-    await mkdir(dir, { recursive: true });
-    await rename(staged, target).catch((err: unknown) => {
+    } catch (err) {
+      await fh.close().catch(() => undefined);
       throw ioError(err);
-    });
-    await fsyncDir(dir);
+    }
+    await fh.close().catch(failure);
+    const dir = join(this.root, 'blobs', 'blake3', key.slice(0, 2));
+    await mkdir(dir, { recursive: true }).catch(failure);
+    await rename(staged, target).catch(failure);
+    await fsyncDir(dir).catch(failure);
   }
 
   async abortUpload(state: UploadState): Promise<void> {
-    await rm(this.stagingPath(state.uploadId), { force: true });
+    await rm(this.stagingPath(state.uploadId), { force: true }).catch(failure);
   }
 
   async delete(key: BlobKey): Promise<void> {
@@ -232,7 +260,15 @@ function isNotFound(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
 }
 
+const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);
+
 function ioError(err: unknown): StorageError {
+  if (err instanceof StorageError) return err;
   const e = err as NodeJS.ErrnoException;
-  return new StorageError('io', e?.message ?? String(err), { cause: err });
+  return new StorageError(NO_SPACE.has(e?.code ?? '') ? 'full' : 'io', e?.message ?? String(err), { cause: err });
+}
+
+/** For .catch(): rethrows the failure as a StorageError. */
+function failure(err: unknown): never {
+  throw ioError(err);
 }

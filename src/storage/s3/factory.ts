@@ -1,6 +1,6 @@
 // Builds the S3 driver from its configuration (src/storage/index.ts loads this on demand).
 import type { StorageConfig } from '../../config/index.ts';
-import { createS3Client } from './client.ts';
+import { createCopyClient, createS3Client, type S3ClientOptions } from './client.ts';
 import { S3BlobStore } from './store.ts';
 
 /** Presigned blob URLs live this long; a pull that starts later asks the registry again. */
@@ -10,8 +10,10 @@ export type S3StorageConfig = Extract<StorageConfig, { kind: 's3' }>;
 
 /** Credentials are taken from the SDK's default chain unless given. */
 export function s3BlobStore(s: S3StorageConfig, credentials?: { accessKeyId: string; secretAccessKey: string }): S3BlobStore {
-  const client = createS3Client({ endpoint: s.endpoint, region: s.region, forcePathStyle: s.forcePathStyle, ...(credentials ? { credentials } : {}) });
+  const options: S3ClientOptions = { endpoint: s.endpoint, region: s.region, forcePathStyle: s.forcePathStyle, ...(credentials ? { credentials } : {}) };
+  const client = createS3Client(options);
   return new S3BlobStore(client, {
+    copyClient: createCopyClient(options, client),
     bucket: s.bucket,
     prefix: s.prefix,
     part: { partSize: s.partSize, concurrency: s.uploadConcurrency },

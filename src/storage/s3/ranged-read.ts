@@ -7,8 +7,9 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Readable } from 'node:stream';
 import { StorageError, type ByteRange } from '../blob-store.ts';
-import { s3Call, storageError } from './client.ts';
-import { rawGetRange } from './raw-get.ts';
+import { IDLE_TIMEOUT_MS, s3Call, storageError } from './client.ts';
+import { RawGetTimeout, rawGetRange } from './raw-get.ts';
+import { healthOf } from './silence.ts';
 
 export interface RangedReadOptions {
   pieceSize: number;
@@ -88,21 +89,27 @@ async function presign(client: S3Client, bucket: string, key: string): Promise<U
   }
 }
 
-/** One range, read whole: by the lean path when there is a URL, else (or on any surprise) by the SDK. */
+/**
+ * One range, read whole: by the lean path when there is a URL, else (or on any surprise) by the SDK.
+ * The lean path shares the client's idle timeout and view of S3's silence (silence.ts): skipped
+ * while S3 is silent, so an outage costs the SDK's one attempt, not a lean timeout on top.
+ */
 async function getRange(client: S3Client, src: Source, start: number, end: number, signal: AbortSignal, reuse: Buffer | null): Promise<Piece | null> {
-  if (src.url) {
+  const health = healthOf(client);
+  if (src.url && !health?.silence.silent) {
     try {
-      const got = await rawGetRange(src.url, start, end, signal, RAW_IDLE_MS, reuse);
+      const got = await rawGetRange(src.url, start, end, signal, health?.idleTimeoutMs ?? IDLE_TIMEOUT_MS, reuse);
+      health?.silence.answered();
       return { data: got.data, total: got.total, buffer: got.buffer };
     } catch (err) {
       if (signal.aborted) throw err;
+      if (err instanceof RawGetTimeout) health?.silence.timedOut();
       // fall through: the SDK maps the error (or retries) properly
     }
   }
   return sdkGetRange(client, src.bucket, src.key, start, end, signal);
 }
 
-const RAW_IDLE_MS = 30_000;
 const plainHttp = new WeakMap<S3Client, Promise<boolean>>();
 
 function isPlainHttp(client: S3Client): Promise<boolean> {

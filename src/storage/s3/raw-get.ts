@@ -13,6 +13,11 @@ export class RawGetUnsupported extends Error {
   override name = 'RawGetUnsupported';
 }
 
+/** No byte for the idle timeout (before or after the headers). */
+export class RawGetTimeout extends RawGetUnsupported {
+  override name = 'RawGetTimeout';
+}
+
 export interface RawPiece {
   data: Buffer;
   total: number;
@@ -84,7 +89,7 @@ export function rawGetRange(url: URL, start: number, end: number, signal: AbortS
       },
     });
     socket.setNoDelay(true);
-    socket.setTimeout(idleMs, () => finish(new RawGetUnsupported(`no data for ${idleMs} ms`)));
+    socket.setTimeout(idleMs, () => finish(new RawGetTimeout(`no data for ${idleMs} ms`)));
     socket.on('error', (err) => finish(new RawGetUnsupported(err.message)));
     socket.on('end', () => finish(new RawGetUnsupported(`connection closed after ${filled} of ${want} bytes`)));
     signal.addEventListener('abort', onAbort);

@@ -29,6 +29,8 @@ export interface S3StoreOptions {
   copy: CopyOptions;
   /** When set, blob reads may be redirected to presigned URLs valid this long. */
   presignSeconds: number | null;
+  /** The client for server-side copies, which answer only when done (client.ts); the main client by default. */
+  copyClient?: S3Client;
 }
 
 export class S3BlobStore implements BlobStore {
@@ -130,7 +132,7 @@ export class S3BlobStore implements BlobStore {
     const folder = this.stagingPrefix(state.uploadId);
     if (!(await this.stat(key))) {
       const sources = session.segments.map((s: Segment) => ({ key: folder + s.name, size: s.size }));
-      await assemble({ client: this.client, bucket: this.o.bucket, key: this.objectKey(key) }, sources, this.o.copy);
+      await assemble({ client: this.o.copyClient ?? this.client, bucket: this.o.bucket, key: this.objectKey(key) }, sources, this.o.copy);
     }
     await this.removeFolder(folder);
   }
@@ -207,7 +209,7 @@ export class S3BlobStore implements BlobStore {
     const target = this.o.prefix + quarantinePath(key, new Date());
     const size = await this.stat(key);
     if (!size) return;
-    await assemble({ client: this.client, bucket: this.o.bucket, key: target }, [{ key: source, size: size.size }], this.o.copy);
+    await assemble({ client: this.o.copyClient ?? this.client, bucket: this.o.bucket, key: target }, [{ key: source, size: size.size }], this.o.copy);
     await this.deleteKeys([source]);
   }
 

@@ -6,7 +6,7 @@
 // Retry-After at once and the process stays up; afterwards pushes and pulls work
 // again without restarting Bollard, refcounts equal a recount, and no blob row
 // lacks its bytes.
-import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
@@ -159,4 +159,31 @@ test('a killed bollard serve leaves its embedded PostgreSQL running; the next st
   expect(await again.stop()).toBe(0);
   expect(await postmasterPid(pgDir)).toBeNull(); // a clean stop leaves no server behind
   figures('bollard kill -9, restart on the same data dir', { restartToListeningMs: startMs });
+});
+
+test('a postmaster.pid naming another data directory’s server, or an unrelated process, is set aside and that process left alone', async () => {
+  const other = await startExternalPostgres();
+  cleanups.push(() => other.destroy());
+  const dir = await dataDir();
+  const pgPort = await freePort();
+  const pgDir = join(dir, 'postgres');
+  const first = track(await startBollard({ dataDir: dir, embeddedPort: pgPort }));
+  // a request first: a SIGTERM in the instant after "bollard listening" comes before the
+  // CLI's handler exists and kills the process (src/cli/index.ts, reported)
+  expect((await fetch(`${first.url}/v2/`)).status).toBe(200);
+  expect(await first.stop()).toBe(0);
+
+  const otherPid = (await other.pid()) as number;
+  for (const pid of [otherPid, process.pid]) {
+    // what a reboot or a copied data directory can leave: a live pid that is not this directory's server
+    await writeFile(join(pgDir, 'postmaster.pid'), `${pid}\n${pgDir}\n0\n${pgPort}\n\n127.0.0.1\n`);
+    const server = track(await startBollard({ dataDir: dir, embeddedPort: pgPort }));
+    expect(server.logged('removing a stale postmaster.pid whose pid now belongs to another process')).toHaveLength(1);
+    expect(server.logged('stopping a PostgreSQL left running by an earlier Bollard process')).toHaveLength(0);
+    expect((await fetch(`${server.url}/v2/_catalog`)).status).toBe(200);
+    expect(await server.stop()).toBe(0);
+  }
+  expect(alive(otherPid)).toBe(true);
+  const check = await fetch(`${(await startBollard({ dataDir: await dataDir(), databaseUrl: other.url }).then(track)).url}/v2/_catalog`);
+  expect(check.status).toBe(200); // the other server still serves
 });

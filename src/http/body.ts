@@ -10,13 +10,19 @@ export async function readSmallBody(req: Request, limit: number): Promise<Buffer
   }
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of req) {
-    total += (chunk as Buffer).length;
-    if (total > limit) {
-      req.resume();
-      throw new RegistryError('TOO_LARGE', `body exceeds the limit of ${limit} bytes`);
+  try {
+    for await (const chunk of req) {
+      total += (chunk as Buffer).length;
+      if (total > limit) {
+        req.resume();
+        throw new RegistryError('TOO_LARGE', `body exceeds the limit of ${limit} bytes`);
+      }
+      chunks.push(chunk as Buffer);
     }
-    chunks.push(chunk as Buffer);
+  } catch (err) {
+    if (err instanceof RegistryError) throw err;
+    // the stream failed: the client went away, or sent less than its Content-Length
+    throw new RegistryError('SIZE_INVALID', `the request body ended after ${total} bytes, before its announced length`);
   }
   return Buffer.concat(chunks, total);
 }

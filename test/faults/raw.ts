@@ -92,3 +92,25 @@ export async function openSession(t: Target, repo: string): Promise<string> {
 export function withQuery(path: string, query: string): string {
   return `${path}${path.includes('?') ? '&' : '?'}${query}`;
 }
+
+/** Sends the headers and the first `after` bytes of body, then leaves the request hanging; the caller ends the socket. */
+export async function stall(t: Target, method: string, path: string, body: Buffer, after: number, headers: Record<string, string | number> = {}): Promise<Socket> {
+  const s: Socket = connect(t.port, t.host);
+  s.on('error', () => undefined);
+  await new Promise<void>((resolve) => s.once('connect', () => resolve()));
+  s.write(Buffer.concat([head(method, path, { 'Content-Length': body.length, ...headers }), body.subarray(0, after)]));
+  return s;
+}
+
+/** Resolves when the server closes the socket (or after `ms`, false). */
+export function closedWithin(s: Socket, ms: number): Promise<boolean> {
+  if (s.destroyed || s.readableEnded) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    s.resume();
+    s.once('close', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}

@@ -18,6 +18,7 @@ import { keyFromPath, OBJECTS_ROOT, objectPath, quarantinePath, stagingPath, UPL
 import { assemble, type CopyOptions } from './assemble.ts';
 import { isNotFound, s3Call, storageError } from './client.ts';
 import { copyRanges } from './ranged-read.ts';
+import { healthOf } from './silence.ts';
 import { MIN_PART, segmentName, segmentsInRange, sessionOf, uploadStateOf, type Segment } from './segments.ts';
 import { writeStream, type PartOptions } from './stream-upload.ts';
 
@@ -137,8 +138,14 @@ export class S3BlobStore implements BlobStore {
     await this.removeFolder(folder);
   }
 
+  /**
+   * While S3 is silent (silence.ts) this fails at once rather than wait out another
+   * timeout: callers drop staging on a best-effort basis, and the sweep finds what is left.
+   */
   async abortUpload(state: UploadState): Promise<void> {
-    await this.removeFolder(this.stagingPrefix(state.uploadId));
+    const folder = this.stagingPrefix(state.uploadId);
+    if (healthOf(this.client)?.silence.silent) throw new StorageError('unavailable', `abort ${folder}: S3 is not answering`);
+    await this.removeFolder(folder);
   }
 
   /** Deletes every object and aborts every multipart upload under a session's folder, including a crashed writer's. */

@@ -15,6 +15,7 @@ import {
 import { StorageError } from '../blob-store.ts';
 import { chunksOwned, freeChunk } from '../owned-chunks.ts';
 import { s3Call } from './client.ts';
+import { healthOf } from './silence.ts';
 
 export interface PartOptions {
   partSize: number;
@@ -133,10 +134,12 @@ class MultipartWriter {
     );
   }
 
+  /** Best effort: skipped while S3 is silent (silence.ts); the sweep aborts multipart uploads left open. */
   async abort(): Promise<void> {
     this.abortController.abort();
     await Promise.allSettled(this.inFlight);
     const { client, bucket, key } = this.target;
+    if (healthOf(client)?.silence.silent) return;
     await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: this.uploadId })).catch(() => undefined);
   }
 

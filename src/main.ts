@@ -57,6 +57,8 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
       },
       log,
     );
+    // leases taken before the holder lock is held name no holder, and outlive a crash by their full length
+    await listener.ready;
     const auth = authConfig.mode === 'token' ? await createAuth(pool, authConfig, log) : undefined;
     const app = createApp({
       pool, store, log, options: config, manifestCache, keptLeases,

@@ -18,7 +18,7 @@ const GcEnvSchema = z.object({
   BOLLARD_SWEEP_GRACE: seconds(DAY),
   BOLLARD_UPLOAD_EXPIRY: seconds(DAY, 60),
   /** A session whose request was cut off (or whose process was killed) waits this long to be resumed. */
-  BOLLARD_UPLOAD_RESUME_WINDOW: seconds(3600, 10),
+  BOLLARD_UPLOAD_RESUME_WINDOW: seconds(3600, 5),
 });
 
 export interface GcConfig {

@@ -42,6 +42,8 @@ async function holdLock(c: pg.Client): Promise<number> {
 }
 
 export interface Listener {
+  /** Settles after the first attempt to connect, whether it succeeded or not. */
+  ready: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -52,7 +54,7 @@ export function listenForChanges(url: string, handlers: ListenerHandlers, log: L
   let delay = 200;
 
   const connect = async () => {
-    const c = new pg.Client({ connectionString: url, keepAlive: true });
+    const c = new pg.Client({ connectionString: url, keepAlive: true, connectionTimeoutMillis: 10_000 });
     client = c;
     const lost = (why: string) => {
       handlers.onState(false);
@@ -85,8 +87,9 @@ export function listenForChanges(url: string, handlers: ListenerHandlers, log: L
       lost((err as Error).message);
     }
   };
-  void connect();
+  const ready = connect();
   return {
+    ready,
     close: async () => {
       closed = true;
       if (retry) clearTimeout(retry);

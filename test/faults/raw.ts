@@ -86,7 +86,14 @@ export async function cut(t: Target, method: string, path: string, body: Buffer,
 export async function openSession(t: Target, repo: string): Promise<string> {
   const r = await send(t, 'POST', `/v2/${repo}/blobs/uploads/`);
   if (r.status !== 202 || !r.headers.location) throw new Error(`POST upload: ${r.status} ${r.body}`);
-  return r.headers.location;
+  return pathOf(r.headers.location);
+}
+
+/** The path (and query) of a Location header, which some registries send as an absolute URL. */
+export function pathOf(location: string): string {
+  if (!/^https?:\/\//.test(location)) return location;
+  const u = new URL(location);
+  return `${u.pathname}${u.search}`;
 }
 
 export function withQuery(path: string, query: string): string {

@@ -1,5 +1,6 @@
 // Honest clients running beside the faults: every one of their transfers must complete.
 import { createHash, randomBytes } from 'node:crypto';
+import { pathOf } from './raw.ts';
 
 function sha256(b: Buffer): string {
   return `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -19,15 +20,20 @@ export function honestTraffic(url: string, repo: string): Traffic {
       const data = randomBytes(1024 * 1024);
       const digest = sha256(data);
       if (i % 2 === 0) {
-        const r = await fetch(`${url}/v2/${repo}/blobs/uploads/?digest=${digest}`, { method: 'POST', body: data });
+        let r = await fetch(`${url}/v2/${repo}/blobs/uploads/?digest=${digest}`, { method: 'POST', body: data });
+        if (r.status === 202) {
+          // a registry without single-request pushes opened a session: the spec's POST then PUT
+          const loc = pathOf(r.headers.get('location') as string);
+          r = await fetch(`${url}${loc}${loc.includes('?') ? '&' : '?'}digest=${digest}`, { method: 'PUT', body: data });
+        }
         if (r.status !== 201) throw new Error(`honest monolithic push: ${r.status} ${await r.text()}`);
       } else {
         const open = await fetch(`${url}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
-        let loc = open.headers.get('location') as string;
+        let loc = pathOf(open.headers.get('location') as string);
         const half = data.length / 2;
         const p = await fetch(`${url}${loc}`, { method: 'PATCH', body: data.subarray(0, half), headers: { 'Content-Range': `0-${half - 1}` } });
         if (p.status !== 202) throw new Error(`honest chunk: ${p.status} ${await p.text()}`);
-        loc = p.headers.get('location') as string;
+        loc = pathOf(p.headers.get('location') as string);
         const put = await fetch(`${url}${loc}${loc.includes('?') ? '&' : '?'}digest=${digest}`, { method: 'PUT', body: data.subarray(half), headers: { 'Content-Range': `${half}-${data.length - 1}` } });
         if (put.status !== 201) throw new Error(`honest final chunk: ${put.status} ${await put.text()}`);
       }

@@ -41,6 +41,8 @@ const getBlob: Handler = async (ctx, req, res, { name, arg }) => {
     await sendBlob(ctx, blob, span ?? undefined, (chunk) => writeChunk(res, chunk));
     res.end();
   } catch (err) {
+    // the client went away (before the first byte or later): nobody is left to tell, and it is no server error
+    if (res.destroyed) return;
     if (!res.headersSent) {
       // Storage failed before the first byte (e.g. S3 unavailable): the client gets a proper error.
       for (const h of ['Content-Range', 'ETag', 'Docker-Content-Digest', 'Cache-Control', 'Accept-Ranges']) res.removeHeader(h);

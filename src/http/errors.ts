@@ -47,8 +47,11 @@ export function toRegistryError(err: unknown, log: Logger): RegistryError {
  * malformed or cut-off body, too many fields), never a 500.
  */
 function bodyParserFailure(err: unknown): RegistryError | null {
-  const e = err as { type?: unknown; status?: unknown; message?: string } | null;
-  if (typeof e?.type !== 'string' || typeof e.status !== 'number' || e.status < 400 || e.status > 499) return null;
+  // raw-body's own errors carry a `type`; a failure of the decompressing stream (a body that is
+  // not the gzip or brotli it claims) comes wrapped by http-errors, `expose`d as a client error
+  const e = err as { type?: unknown; expose?: unknown; status?: unknown; message?: string } | null;
+  if (typeof e?.type !== 'string' && e?.expose !== true) return null;
+  if (typeof e.status !== 'number' || e.status < 400 || e.status > 499) return null;
   if (e.status === 413) return new RegistryError('TOO_LARGE', e.message);
   return new RegistryError('PARAMETER_INVALID', e.message);
 }

@@ -132,11 +132,15 @@ describe('credentials and token parameters', () => {
     expectOciError(await request(app).get('/admin/events?since=99999999999999999999-1').set('Authorization', admin), 400, 'PAGINATION_CURSOR_INVALID');
   });
 
-  test('a token form in a charset or encoding nobody knows is a 4xx OCI error', async () => {
+  test('a token form in a charset or encoding nobody knows, or not compressed as it claims, is a 400 OCI error', async () => {
     const charset = await request(app).post('/token').set('Content-Type', 'application/x-www-form-urlencoded; charset=x-nul').send('grant_type=password');
     expectOciError(charset, 400, 'PARAMETER_INVALID');
     const encoding = await request(app).post('/token').set('Content-Type', 'application/x-www-form-urlencoded').set('Content-Encoding', 'x-nul').send('grant_type=password');
     expectOciError(encoding, 400, 'PARAMETER_INVALID');
+    for (const compression of ['gzip', 'deflate', 'br']) {
+      const notCompressed = await request(app).post('/token').set('Content-Type', 'application/x-www-form-urlencoded').set('Content-Encoding', compression).send('grant_type=password');
+      expectOciError(notCompressed, 400, 'PARAMETER_INVALID');
+    }
   });
 
   test('a mount source that is no repository name is NAME_INVALID, not a broken challenge header', async () => {

@@ -71,6 +71,10 @@ export class Tally {
   readonly resetSamples: string[] = [];
   garbled = 0;
   readonly failures: Sample[] = [];
+  /** Every failure counted by what it was and where ("server-error 500 on PUT manifest"). */
+  readonly faultKinds: Record<string, number> = {};
+  /** The first failure of each kind. */
+  readonly kindSamples: Record<string, Sample> = {};
   private failureCount = 0;
 
   record(index: number, req: FuzzRequest, framing: { kind: FramingKind; honest: boolean; detail: string; bytes: Buffer }, ex: Exchange): void {
@@ -119,6 +123,9 @@ export class Tally {
 
   private fail(s: Sample): void {
     this.failureCount++;
+    const kind = `${s.problem.replace(/ \(.*$|: .*$/, '')}${s.status ? ` ${s.status}` : ''} on ${s.label}`;
+    this.faultKinds[kind] = (this.faultKinds[kind] ?? 0) + 1;
+    this.kindSamples[kind] ??= s;
     if (this.failures.length < 30) this.failures.push(s);
   }
 

@@ -38,21 +38,28 @@ export function mount(rng: Rng, world: World): FuzzRequest {
   return request('POST mount', 'POST', `/v2/${repo}/blobs/uploads/${query(rng, [['mount', digest], ['from', rng.chance(0.9) ? from : null]])}`);
 }
 
-/** The session a request works on: one of the world's (lent), a made-up id, or a malformed one. */
-function sessionPath(rng: Rng, world: World): { session: Session | null; repo: string; id: string } {
+/** The session a request works on: one of the world's (lent, at its Location), a made-up id, or a malformed one. */
+function sessionTarget(rng: Rng, world: World): { session: Session | null; target: string } {
   const lent = rng.chance(0.8) ? world.checkout(rng) : null;
-  if (lent) return { session: lent, repo: rng.chance(0.95) ? lent.repo : repoName(rng, world), id: lent.id };
+  if (lent && rng.chance(0.95)) return { session: lent, target: lent.location };
+  if (lent) return { session: lent, target: `/v2/${repoName(rng, world)}/blobs/uploads/${lent.id}` };
   const id = rng.weighted<() => string>([
     [3, () => `${rng.hex(8)}-${rng.hex(4)}-4${rng.hex(3)}-8${rng.hex(3)}-${rng.hex(12)}`],
     [2, () => rng.pick(['x', '..', '00000000-0000-0000-0000-00000000000g', encodeText(oddText(rng)), '%00', 'a'.repeat(300)])],
   ])();
-  return { session: null, repo: repoName(rng, world), id };
+  return { session: null, target: `/v2/${repoName(rng, world)}/blobs/uploads/${id}` };
+}
+
+/** The target with more query parameters (`q` as query() makes it: '' or '?...'). */
+function withParams(target: string, q: string): string {
+  if (q === '') return target;
+  return target.includes('?') ? `${target}&${q.slice(1)}` : `${target}${q}`;
 }
 
 export function patchChunk(rng: Rng, world: World): FuzzRequest {
-  const { session, repo, id } = sessionPath(rng, world);
+  const { session, target } = sessionTarget(rng, world);
   const body = blobBody(rng);
-  const req = request('PATCH upload', 'PATCH', `/v2/${repo}/blobs/uploads/${id}`, { body, session });
+  const req = request('PATCH upload', 'PATCH', target, { body, session });
   req.headers.push(octetStream(rng));
   const offset = session?.data?.length ?? 0;
   const range = rng.weighted<() => string | null>([
@@ -65,7 +72,7 @@ export function patchChunk(rng: Rng, world: World): FuzzRequest {
 }
 
 export function finishUpload(rng: Rng, world: World): FuzzRequest {
-  const { session, repo, id } = sessionPath(rng, world);
+  const { session, target } = sessionTarget(rng, world);
   const last = rng.chance(0.4) ? blobBody(rng) : Buffer.alloc(0);
   const whole = session?.data ? Buffer.concat([session.data, last]) : null;
   const digest = rng.weighted<() => string | null>([
@@ -74,17 +81,17 @@ export function finishUpload(rng: Rng, world: World): FuzzRequest {
     [1, () => null],
     [2, () => digestRef(rng, [])],
   ])();
-  const req = request('PUT upload finish', 'PUT', `/v2/${repo}/blobs/uploads/${id}${query(rng, [['digest', digest]])}`, { body: last, session });
+  const req = request('PUT upload finish', 'PUT', withParams(target, query(rng, [['digest', digest]])), { body: last, session });
   if (last.length > 0) req.headers.push(octetStream(rng));
   return req;
 }
 
 export function uploadStatus(rng: Rng, world: World): FuzzRequest {
-  const { session, repo, id } = sessionPath(rng, world);
-  return request('GET upload status', 'GET', `/v2/${repo}/blobs/uploads/${id}`, { session });
+  const { session, target } = sessionTarget(rng, world);
+  return request('GET upload status', 'GET', target, { session });
 }
 
 export function cancelUpload(rng: Rng, world: World): FuzzRequest {
-  const { session, repo, id } = sessionPath(rng, world);
-  return request('DELETE upload', 'DELETE', `/v2/${repo}/blobs/uploads/${id}`, { session });
+  const { session, target } = sessionTarget(rng, world);
+  return request('DELETE upload', 'DELETE', target, { session });
 }

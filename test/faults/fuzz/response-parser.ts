@@ -12,6 +12,7 @@ export interface ParsedResponse {
   head: boolean;
 }
 
+
 export class ResponseParser {
   private buf: Buffer = Buffer.alloc(0);
   readonly responses: ParsedResponse[] = [];
@@ -34,6 +35,14 @@ export class ResponseParser {
 
   /** The connection closed: a body that runs to the close ends here. */
   finish(): void {
+    const last = this.responses[this.responses.length - 1];
+    if (this.garbled === null && last?.head && this.buf.length > 0 && !this.buf.subarray(0, 5).equals(Buffer.from('HTTP/'))) {
+      // a server that could not parse the request cannot know it was a HEAD: the body it sent anyway is that answer's
+      last.body = this.buf;
+      last.head = false;
+      this.buf = Buffer.alloc(0);
+      return;
+    }
     if (this.garbled === null && this.buf.length > 0) this.parseOne(true);
   }
 
@@ -52,6 +61,7 @@ export class ResponseParser {
     const [statusLine = '', ...lines] = this.buf.subarray(0, end).toString('latin1').split('\r\n');
     const m = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(statusLine);
     if (!m) {
+      if (!atClose && this.responses[this.responses.length - 1]?.head) return false; // perhaps a body after a HEAD answer: decided at the close
       this.garbled = `not a status line: ${JSON.stringify(statusLine.slice(0, 80))}`;
       return false;
     }

@@ -46,6 +46,7 @@ export function summary(r: FuzzReport): string {
     `honest requests reset by the server before an answer arrived: ${r.resetBeforeAnswer}; CONNECT closed unanswered: ${r.connectClosed}`,
     `round trip after: ${r.roundTrip.ok ? 'ok' : 'FAILED'} (${r.roundTrip.detail})`,
   ];
+  if (Object.keys(r.faultKinds).length > 0) lines.push(`faults by kind: ${JSON.stringify(r.faultKinds, null, 1)}`);
   if (Object.keys(r.nonOciKinds).length > 0) lines.push(`non-OCI error bodies by kind: ${JSON.stringify(r.nonOciKinds, null, 1)}`);
   for (const s of r.resetSamples.slice(0, 5)) lines.push(`reset before an answer: ${s.slice(0, 300)}`);
   for (const f of r.failures.slice(0, 10)) lines.push(`FAILURE #${f.index} ${f.problem} ${f.label} [${f.framing}] ${f.notes.join('; ')}\n  request: ${f.request.slice(0, 400)}\n  status ${f.status ?? '-'} ${f.response ?? ''}`);

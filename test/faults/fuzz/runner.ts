@@ -55,6 +55,8 @@ export interface FuzzReport {
   framings: Tally['framings'];
   endpoints: Record<string, number>;
   failures: Sample[];
+  faultKinds: Record<string, number>;
+  kindSamples: Record<string, Sample>;
   ok: boolean;
 }
 
@@ -127,6 +129,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
     framings: tally.framings,
     endpoints: tally.endpoints,
     failures: tally.failures,
+    faultKinds: tally.faultKinds,
+    kindSamples: tally.kindSamples,
     ok: false,
   };
   report.ok = !crashed && report.serverErrors === 0 && report.nonOciErrorBodies === 0 && report.garbled === 0 && report.unansweredHonest === 0 && rt.ok;
@@ -138,8 +142,9 @@ function settle(world: World, req: FuzzRequest, honest: boolean, ex: Exchange, u
   const first = ex.responses[0];
   const location = first?.status === 202 && req.method === 'POST' ? first.headers['location'] : undefined;
   if (location) {
-    const m = /\/v2\/(.+)\/blobs\/uploads\/([^/?]+)$/.exec(new URL(location, url).pathname);
-    if (m) world.addSession(decodeURIComponent(m[1] as string), m[2] as string);
+    const u = new URL(location, url);
+    const m = /\/v2\/(.+)\/blobs\/uploads\/([^/?]+)$/.exec(u.pathname);
+    if (m) world.addSession(decodeURIComponent(m[1] as string), m[2] as string, u.pathname + u.search);
   }
   const s = req.session;
   if (!s) return;
@@ -147,6 +152,8 @@ function settle(world: World, req: FuzzRequest, honest: boolean, ex: Exchange, u
   const st = first.status;
   if (st === 404 || (req.method === 'PUT' && st === 201) || (req.method === 'DELETE' && st < 300)) return world.giveBack(s, true);
   if (req.method === 'PATCH') s.data = st === 202 && s.data ? Buffer.concat([s.data, req.body]) : st === 416 ? s.data : null;
+  const next = st === 202 ? first.headers['location'] : undefined;
+  if (next) s.location = ((u) => u.pathname + u.search)(new URL(next, url));
   if (req.method === 'PUT' && req.body.length > 0) s.data = null;
   world.giveBack(s, false);
 }

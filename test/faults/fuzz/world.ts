@@ -28,6 +28,8 @@ export interface Manifest {
 export interface Session {
   repo: string;
   id: string;
+  /** Where the registry said to send the next request: path and query (distribution keeps its state there). */
+  location: string;
   /** The bytes the session holds, as far as honest answers tell; null once unknown. */
   data: Buffer | null;
   busy: boolean;
@@ -106,8 +108,8 @@ export class World {
     if (retire && at >= 0) this.sessions.splice(at, 1);
   }
 
-  addSession(repo: string, id: string): void {
-    if (this.sessions.length < MAX_SESSIONS) this.sessions.push({ repo, id, data: Buffer.alloc(0), busy: false });
+  addSession(repo: string, id: string, location: string): void {
+    if (this.sessions.length < MAX_SESSIONS) this.sessions.push({ repo, id, location, data: Buffer.alloc(0), busy: false });
   }
 
   get sessionCount(): number {

@@ -41,6 +41,7 @@ export class FsBlobStore implements BlobStore {
   private readonly options: FsStoreOptions;
   /** undefined: not probed yet (the disk was full when init tried). */
   private direct: AlignedBuffers | null | undefined = null;
+  private probing: Promise<AlignedBuffers | null> | null = null;
 
   constructor(root: string, options: FsStoreOptions = {}) {
     this.root = root;
@@ -58,14 +59,18 @@ export class FsBlobStore implements BlobStore {
    * file, which a full disk refuses: the store then starts anyway (pulls need no
    * space) and probes again on the next upload.
    */
-  private async probeDirect(): Promise<AlignedBuffers | null> {
-    try {
-      this.direct = await AlignedBuffers.create(join(this.root, 'uploads'), DIRECT_BUFFER, this.options.directBuffers ?? DIRECT_BUFFERS);
-    } catch (err) {
-      if (ioError(err).kind !== 'full') throw err;
-      this.direct = undefined;
-    }
-    return this.direct ?? null;
+  private probeDirect(): Promise<AlignedBuffers | null> {
+    this.probing ??= AlignedBuffers.create(join(this.root, 'uploads'), DIRECT_BUFFER, this.options.directBuffers ?? DIRECT_BUFFERS).then(
+      (buffers) => (this.direct = buffers),
+      (err: unknown) => {
+        if (ioError(err).kind !== 'full') throw err;
+        this.direct = undefined;
+        return null;
+      },
+    ).finally(() => {
+      this.probing = null; // one probe at a time, however many uploads ask
+    });
+    return this.probing;
   }
 
   /** Whether uploads are staged with direct writes (asked for, and the filesystem allows it). */

@@ -37,6 +37,15 @@ export async function startFaultyS3(target: string): Promise<FaultyS3> {
     const out = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
       up.pipe(res);
+      // Ceph answers a 403 QuotaExceeded as soon as it has the headers and then stops reading the
+      // body. A client talking to it directly has usually sent the whole body by then; here the rest
+      // would stay unread on the client's connection, and its next request there never be parsed.
+      up.on('end', () => {
+        if (req.complete) return;
+        req.unpipe(out);
+        out.destroy();
+        req.resume();
+      });
     });
     out.on('error', () => res.destroy());
     req.pipe(out);

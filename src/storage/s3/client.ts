@@ -26,7 +26,8 @@ export interface S3ClientOptions {
  * writers (145 MB/s): a 16 MiB PutObject answered within 1.5 s, HEAD and LIST
  * within 1 s; AWS advises retrying small requests after 2 s. While bytes flow the
  * timer never fires, however large the part. A timed-out attempt is retried unless
- * S3 has gone silent (silence.ts), so a hung S3 is decided in 3-6 s.
+ * S3 has gone silent (silence.ts), so a hung S3 is decided in 3-6 s and a stall
+ * while S3 still answers other requests only delays requests.
  */
 export const IDLE_TIMEOUT_MS = 3_000;
 
@@ -62,7 +63,7 @@ export function createS3Client(o: S3ClientOptions): S3Client {
       httpsAgent: new HttpsAgent(agentOptions),
     },
   });
-  watchSilence(client, { idleTimeoutMs, silence: o.silence ?? new Silence() });
+  watchSilence(client, { idleTimeoutMs, silence: o.silence ?? new Silence(idleTimeoutMs) });
   return client;
 }
 

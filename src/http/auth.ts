@@ -127,8 +127,17 @@ export function mountVisibleIn(res: Response): readonly string[] | null {
 
 function isAutoMount(req: Request): boolean {
   if (req.method !== 'POST') return false;
-  const q = new URL(req.url, 'http://x').searchParams;
+  const q = queryOf(req.url);
   return q.has('mount') && !q.get('from');
+}
+
+/**
+ * The query of a request-target. Read from the text after '?', not through `new URL`:
+ * an absolute-form target with a host URL refuses (`POST http://x:99999/v2/...`) would throw.
+ */
+function queryOf(url: string): URLSearchParams {
+  const at = url.indexOf('?');
+  return new URLSearchParams(at < 0 ? '' : url.slice(at + 1));
 }
 
 /** The regexes of repositories the caller may pull, set on catalog requests in token mode. */
@@ -164,7 +173,7 @@ function bearer(req: Request): string | null {
 /** A cross-repository mount also asks to read the source, so clients fetch a token covering both. */
 function mountSource(req: Request): Access[] {
   if (req.method !== 'POST') return [];
-  const from = new URL(req.url, 'http://x').searchParams.get('from');
+  const from = queryOf(req.url).get('from');
   return from ? [{ type: 'repository', name: from, actions: ['pull'] }] : [];
 }
 
@@ -176,13 +185,15 @@ function mountSource(req: Request): Access[] {
  */
 function restrictMount(req: Request, granted: readonly Access[]): void {
   if (req.method !== 'POST') return;
-  const url = new URL(req.url, 'http://x');
-  const from = url.searchParams.get('from');
-  if (!url.searchParams.has('mount') || !from) return;
+  const q = queryOf(req.url);
+  const from = q.get('from');
+  if (!q.has('mount') || !from) return;
   if (missingActions(granted, { type: 'repository', name: from, actions: ['pull'] }).length === 0) return;
-  url.searchParams.delete('mount');
-  url.searchParams.delete('from');
-  req.url = url.pathname + url.search;
+  q.delete('mount');
+  q.delete('from');
+  const at = req.url.indexOf('?');
+  const rest = q.toString();
+  req.url = req.url.slice(0, at) + (rest === '' ? '' : `?${rest}`);
 }
 
 function decode(part: string): string {

@@ -3,6 +3,7 @@
 // from the database; and should one slip through, the database's own complaint
 // about the data is still a 400.
 import type { Express } from 'express';
+import { connect } from 'node:net';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createApp } from '../../src/app.ts';
@@ -148,6 +149,23 @@ describe('credentials and token parameters', () => {
     expectOciError(res, 400, 'NAME_INVALID');
     const bytes = await request(app).post(`/v2/${REPO}/blobs/uploads/?mount=${layer.digest}&from=%C4%80`);
     expectOciError(bytes, 400, 'NAME_INVALID');
+  });
+
+  test('an absolute-form request-target whose host no URL parser takes is no 500 in token mode', async () => {
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const { port } = server.address() as { port: number };
+    const answer = await new Promise<string>((resolve) => {
+      let text = '';
+      const s = connect(port, '127.0.0.1', () => {
+        s.write(`POST http://x:99999/v2/${REPO}/blobs/uploads/?mount=${layer.digest}&from=${REPO} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      });
+      s.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      s.on('close', () => resolve(text));
+    });
+    await new Promise((resolve) => server.close(resolve));
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 401 Unauthorized');
+    expect(answer).toContain('"code":"UNAUTHORIZED"');
   });
 
   test('the real user still logs in', async () => {

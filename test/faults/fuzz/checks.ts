@@ -8,7 +8,7 @@ import type { Exchange } from './raw-client.ts';
 import type { FuzzRequest } from './request.ts';
 import type { ParsedResponse } from './response-parser.ts';
 
-export type Verdict = 'ok' | 'oci-error' | 'head-error' | 'parser-empty' | 'oauth2-error' | 'server-error' | 'non-oci-body';
+export type Verdict = 'ok' | 'oci-error' | 'head-error' | 'parser-empty' | 'oauth2-error' | 'express-default-404' | 'server-error' | 'non-oci-body';
 
 export function verdictOf(req: FuzzRequest, res: ParsedResponse): Verdict {
   if (res.status >= 500) return 'server-error';
@@ -21,7 +21,10 @@ export function verdictOf(req: FuzzRequest, res: ParsedResponse): Verdict {
   const json = parseJson(res);
   if (json !== undefined && isOciError(json)) return 'oci-error';
   // the token endpoint's password and refresh grants speak OAuth2 (RFC 6749 section 5.2)
-  if (req.label === 'POST token' && res.status === 400 && typeof (json as { error?: unknown } | undefined)?.error === 'string') return 'oauth2-error';
+  const toToken = req.method === 'POST' && /^(?:[a-z]+:\/\/[^/]*)?\/token\/?(?:\?|$)/i.test(req.target.toString('latin1'));
+  // express's own final handler: its router skips every route when it cannot parse the target's URL
+  if (res.status === 404 && /^text\/html/i.test(res.headers['content-type'] ?? '') && res.body.includes('<pre>Cannot ')) return 'express-default-404';
+  if (toToken && res.status === 400 && typeof (json as { error?: unknown } | undefined)?.error === 'string') return 'oauth2-error';
   return 'non-oci-body';
 }
 
@@ -57,7 +60,7 @@ export class Tally {
   readonly exchanges: Record<Exchange['outcome'], number> = { answered: 0, closed: 0, timeout: 0, refused: 0 };
   responses = 0;
   readonly statuses: Record<string, number> = {};
-  readonly verdicts: Record<Verdict, number> = { ok: 0, 'oci-error': 0, 'head-error': 0, 'parser-empty': 0, 'oauth2-error': 0, 'server-error': 0, 'non-oci-body': 0 };
+  readonly verdicts: Record<Verdict, number> = { ok: 0, 'oci-error': 0, 'head-error': 0, 'parser-empty': 0, 'oauth2-error': 0, 'express-default-404': 0, 'server-error': 0, 'non-oci-body': 0 };
   readonly parserEmpty: Record<string, number> = {};
   /** status, Content-Type and the start of the body of the answers that are no OCI error. */
   readonly nonOciKinds: Record<string, number> = {};
@@ -69,6 +72,7 @@ export class Tally {
   /** Honest requests whose connection the server reset before an answer reached the client. */
   resetBeforeAnswer = 0;
   readonly resetSamples: string[] = [];
+  readonly expressSamples: string[] = [];
   garbled = 0;
   readonly failures: Sample[] = [];
   /** Every failure counted by what it was and where ("server-error 500 on PUT manifest"). */
@@ -118,6 +122,7 @@ export class Tally {
         this.nonOciKinds[kind] = (this.nonOciKinds[kind] ?? 0) + 1;
       }
       if (v === 'server-error' || v === 'non-oci-body') sample(v, res);
+      if (v === 'express-default-404' && this.expressSamples.length < 5) this.expressSamples.push(JSON.stringify(framing.bytes.subarray(0, 200).toString('latin1')));
     }
   }
 

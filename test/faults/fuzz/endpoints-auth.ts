@@ -69,6 +69,8 @@ export function garbage(rng: Rng): FuzzRequest {
   const target = rng.pick([
     '*',
     'http://127.0.0.1/v2/',
+    'http://[/v2/',
+    'http://x:99999/v2/_catalog',
     '/v2/../../etc/passwd',
     '/%2e%2e/%2e%2e/',
     '/v2/_catalog/../_catalog',

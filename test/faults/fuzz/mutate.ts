@@ -8,6 +8,7 @@ const MUTATIONS: Array<[number, string, (rng: Rng, r: FuzzRequest) => void]> = [
   [3, 'raw odd bytes in the target', (rng, r) => (r.target = insertAt(rng, r.target, oddBytes(rng)))],
   [3, 'escape in the target', (rng, r) => (r.target = insertAt(rng, r.target, Buffer.from(escape(rng))))],
   [2, 'odd query parameter', (rng, r) => (r.target = Buffer.concat([r.target, Buffer.from(`${r.target.includes('?') ? '&' : '?'}${randomWord(rng)}=${encodeText(oddText(rng))}`)]))],
+  [1, 'absolute-form target', (rng, r) => (r.target = Buffer.concat([Buffer.from(rng.pick(['http://127.0.0.1', 'http://fuzz.test:5000', 'http://x:99999', 'http://[', 'http://[::1', 'https://u@h', 'http:']), 'latin1'), r.target]))],
   [1, 'long target', (rng, r) => (r.target = Buffer.concat([r.target, Buffer.from(`${r.target.includes('?') ? '&' : '?'}x=${encodeText(longText(rng))}`)]))],
   [2, 'huge header', (rng, r) => r.headers.push(['X-Fuzz', 'h'.repeat(rng.pick([1024, 8000, 15_000, 17_000, 70_000]))])],
   [2, 'raw odd bytes in a header', (rng, r) => r.headers.push([rng.pick(['X-Fuzz', 'User-Agent', 'Accept', 'Docker-Upload-UUID']), Buffer.concat([Buffer.from('v'), oddBytes(rng), Buffer.from('w')])])],

@@ -41,13 +41,14 @@ export function summary(r: FuzzReport): string {
     `seed ${r.seed}, ${r.sent}/${r.count} requests to ${r.url} (auth ${r.auth}) in ${(r.durationMs / 1000).toFixed(1)} s`,
     `connections: ${JSON.stringify(r.exchanges)}; responses: ${r.responses}`,
     `statuses: ${JSON.stringify(r.statuses)}`,
-    `crashed: ${r.crashed}; 5xx: ${r.serverErrors}; non-OCI error bodies: ${r.nonOciErrorBodies}; OAuth2 error bodies (POST /token): ${r.oauth2ErrorBodies}`,
+    `crashed: ${r.crashed}; 5xx: ${r.serverErrors}; non-OCI error bodies: ${r.nonOciErrorBodies}; express default HTML 404: ${r.expressDefault404}; OAuth2 error bodies (POST /token): ${r.oauth2ErrorBodies}`,
     `empty parser responses: ${JSON.stringify(r.emptyParserResponses)}; honest requests unanswered: ${r.unansweredHonest}; garbled answers: ${r.garbled}`,
     `honest requests reset by the server before an answer arrived: ${r.resetBeforeAnswer}; CONNECT closed unanswered: ${r.connectClosed}`,
     `round trip after: ${r.roundTrip.ok ? 'ok' : 'FAILED'} (${r.roundTrip.detail})`,
   ];
   if (Object.keys(r.faultKinds).length > 0) lines.push(`faults by kind: ${JSON.stringify(r.faultKinds, null, 1)}`);
   if (Object.keys(r.nonOciKinds).length > 0) lines.push(`non-OCI error bodies by kind: ${JSON.stringify(r.nonOciKinds, null, 1)}`);
+  for (const s of r.expressSamples.slice(0, 3)) lines.push(`express default 404 for: ${s}`);
   for (const s of r.resetSamples.slice(0, 5)) lines.push(`reset before an answer: ${s.slice(0, 300)}`);
   for (const f of r.failures.slice(0, 10)) lines.push(`FAILURE #${f.index} ${f.problem} ${f.label} [${f.framing}] ${f.notes.join('; ')}\n  request: ${f.request.slice(0, 400)}\n  status ${f.status ?? '-'} ${f.response ?? ''}`);
   lines.push(r.ok ? 'RESULT: clean' : 'RESULT: FAULTS FOUND');

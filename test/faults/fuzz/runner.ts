@@ -28,6 +28,12 @@ export interface FuzzOptions {
   trace?: boolean;
   /** Send only these request indices (a replay of a failure), with their bytes logged. */
   only?: readonly number[];
+  /**
+   * Do not count express's default HTML 404 (for request-targets its URL parser refuses,
+   * e.g. "POST http://[/v2/ HTTP/1.1") as a fault: a known fault of the app's wiring, tolerated
+   * only where a caller says so. Counted and reported either way.
+   */
+  tolerateExpressDefault404?: boolean;
 }
 
 export interface FuzzReport {
@@ -43,6 +49,8 @@ export interface FuzzReport {
   serverErrors: number;
   nonOciErrorBodies: number;
   nonOciKinds: Record<string, number>;
+  expressDefault404: number;
+  expressSamples: string[];
   emptyParserResponses: Record<string, number>;
   oauth2ErrorBodies: number;
   unansweredHonest: number;
@@ -117,6 +125,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
     serverErrors: tally.verdicts['server-error'],
     nonOciErrorBodies: tally.verdicts['non-oci-body'],
     nonOciKinds: tally.nonOciKinds,
+    expressDefault404: tally.verdicts['express-default-404'],
+    expressSamples: tally.expressSamples,
     emptyParserResponses: tally.parserEmpty,
     oauth2ErrorBodies: tally.verdicts['oauth2-error'],
     unansweredHonest: tally.unansweredHonest,
@@ -133,7 +143,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
     kindSamples: tally.kindSamples,
     ok: false,
   };
-  report.ok = !crashed && report.serverErrors === 0 && report.nonOciErrorBodies === 0 && report.garbled === 0 && report.unansweredHonest === 0 && rt.ok;
+  const express404 = o.tolerateExpressDefault404 ? 0 : report.expressDefault404;
+  report.ok = !crashed && report.serverErrors === 0 && report.nonOciErrorBodies === 0 && express404 === 0 && report.garbled === 0 && report.unansweredHonest === 0 && rt.ok;
   return report;
 }
 

@@ -152,19 +152,34 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
 function settle(world: World, req: FuzzRequest, honest: boolean, ex: Exchange, url: string): void {
   const first = ex.responses[0];
   const location = first?.status === 202 && req.method === 'POST' ? first.headers['location'] : undefined;
-  if (location) {
-    const u = new URL(location, url);
-    const m = /\/v2\/(.+)\/blobs\/uploads\/([^/?]+)$/.exec(u.pathname);
-    if (m) world.addSession(decodeURIComponent(m[1] as string), m[2] as string, u.pathname + u.search);
-  }
+  const u = location ? urlOf(location, url) : null;
+  const m = u && /\/v2\/(.+)\/blobs\/uploads\/([^/?]+)$/.exec(u.pathname);
+  if (u && m) world.addSession(safeDecode(m[1] as string), m[2] as string, u.pathname + u.search);
   const s = req.session;
   if (!s) return;
   if (!honest || !first) return world.giveBack(s, true); // cut off or lied to: its state is unknown
   const st = first.status;
   if (st === 404 || (req.method === 'PUT' && st === 201) || (req.method === 'DELETE' && st < 300)) return world.giveBack(s, true);
   if (req.method === 'PATCH') s.data = st === 202 && s.data ? Buffer.concat([s.data, req.body]) : st === 416 ? s.data : null;
-  const next = st === 202 ? first.headers['location'] : undefined;
-  if (next) s.location = ((u) => u.pathname + u.search)(new URL(next, url));
+  const next = st === 202 && first.headers['location'] ? urlOf(first.headers['location'], url) : null;
+  if (next) s.location = next.pathname + next.search;
   if (req.method === 'PUT' && req.body.length > 0) s.data = null;
   world.giveBack(s, false);
+}
+
+/** The URL a Location names, or null when it names none (a registry may echo a hostile Host or target). */
+function urlOf(location: string, base: string): URL | null {
+  try {
+    return new URL(location, base);
+  } catch {
+    return null;
+  }
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }

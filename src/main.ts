@@ -1,6 +1,7 @@
 // `bollard serve`: configuration, dependencies, listen, graceful shutdown.
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { createApp } from './app.ts';
+import { createHttpServer } from './http/server.ts';
 import { createAuth } from './auth/service.ts';
 import { loadAuthConfig } from './config/auth.ts';
 import { loadConfig, type Config } from './config/index.ts';
@@ -95,14 +96,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
 
 function listen(app: ReturnType<typeof createApp>, config: Config): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = createServer({
-      // large blobs may stream for a long time: a stalled body is cut by the idle-body timeout instead
-      requestTimeout: 0,
-      headersTimeout: config.http.headersTimeoutMs,
-      // how often late headers are looked for (Node's default, 30 s, would let a slow client hold twice the timeout)
-      connectionsCheckingInterval: Math.min(1000, config.http.headersTimeoutMs),
-    }, app);
-    server.keepAliveTimeout = 65_000;
+    const server = createHttpServer(app, config.http);
     server.once('listening', () => resolve(server));
     server.once('error', reject);
     server.listen(config.listen.port, config.listen.host);

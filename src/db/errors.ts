@@ -42,6 +42,8 @@ export function databaseFailure(err: unknown): RegistryError | null {
     return new RegistryError('UNAVAILABLE', 'database unavailable');
   }
   const code = sqlState(err);
+  // disk_full: the default layout keeps the embedded PostgreSQL in the same data directory as the blobs
+  if (code === '53100') return new RegistryError('INSUFFICIENT_STORAGE', 'the database is out of disk space');
   if (code && (UNAVAILABLE_PG_CODES.has(code) || code === 'ECONNREFUSED' || code === 'ECONNRESET')) {
     return new RegistryError('UNAVAILABLE', 'database unavailable');
   }

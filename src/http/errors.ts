@@ -27,7 +27,7 @@ export function toRegistryError(err: unknown, log: Logger): RegistryError {
   if (err instanceof RegistryError) return err;
   const db = databaseFailure(err);
   if (db) {
-    log.warn('database unavailable', { error: String(err) });
+    log.warn(db.code === 'UNAVAILABLE' ? 'database unavailable' : 'database out of disk space', { error: String(err) });
     return db;
   }
   const bad = badInputFailure(err);

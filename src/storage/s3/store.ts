@@ -9,6 +9,7 @@ import {
   HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
+  ListPartsCommand,
   ListObjectsV2Command,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -186,7 +187,10 @@ export class S3BlobStore implements BlobStore {
 
   /**
    * Sessions with staged segments or multipart uploads in progress (a writer that
-   * crashed mid-stream leaves only the latter); modified = the newest of them.
+   * crashed mid-stream leaves only the latter); modified = when bytes last reached
+   * any of them. A multipart upload is dated by its newest part, not its start: a
+   * single-request upload streams into one for as long as its body lasts, and the
+   * sweep of abandoned uploads must not take a live one for a crashed one.
    */
   private async *listUploads(): AsyncGenerator<StoredObjectInfo> {
     const root = this.o.prefix + UPLOADS_ROOT;
@@ -204,11 +208,31 @@ export class S3BlobStore implements BlobStore {
       const page = await s3Call(`list multipart uploads ${root}`, () =>
         this.client.send(new ListMultipartUploadsCommand({ Bucket: this.o.bucket, Prefix: root, KeyMarker: keyMarker, UploadIdMarker: idMarker })),
       );
-      for (const u of page.Uploads ?? []) if (u.Key) note(u.Key, 0, u.Initiated ?? new Date(0));
+      for (const u of page.Uploads ?? []) if (u.Key) note(u.Key, 0, await this.lastWritten(u.Key, u.UploadId, u.Initiated));
       keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
       idMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
     } while (keyMarker);
     yield* seen.values();
+  }
+
+  /** When a multipart upload last received a part (its start when it has none); now when it is gone meanwhile. */
+  private async lastWritten(key: string, uploadId: string | undefined, initiated: Date | undefined): Promise<Date> {
+    let newest = initiated ?? new Date(0);
+    if (!uploadId) return newest;
+    let marker: string | undefined;
+    try {
+      do {
+        const page = await s3Call(`list parts ${key}`, () =>
+          this.client.send(new ListPartsCommand({ Bucket: this.o.bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker })),
+        );
+        for (const p of page.Parts ?? []) if (p.LastModified && p.LastModified > newest) newest = p.LastModified;
+        marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+      } while (marker);
+    } catch (err) {
+      if (err instanceof StorageError && err.kind === 'not_found') return new Date(); // completed or aborted just now
+      throw err;
+    }
+    return newest;
   }
 
   async quarantine(key: BlobKey): Promise<void> {

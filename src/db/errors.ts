@@ -1,7 +1,7 @@
 // Maps database failures to domain errors: a database that cannot be reached is
 // a 503 for the client, never a 500 and never a hang; a value the database
 // refuses as data (a NUL byte, text a type cannot parse) is the client's 400.
-import { ConnectionError, BackendTerminatedError, InvalidInputError, StatementTimeoutError, SlonikError } from 'slonik';
+import { ConnectionError, BackendTerminatedError, BackendTerminatedUnexpectedlyError, InvalidInputError, StatementTimeoutError, SlonikError } from 'slonik';
 import { RegistryError } from '../errors/codes.ts';
 
 const UNAVAILABLE_PG_CODES = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08003', '08006', '08001', '08004']);
@@ -38,7 +38,8 @@ function sqlState(err: unknown): string | undefined {
 
 export function databaseFailure(err: unknown): RegistryError | null {
   if (err instanceof RegistryError) return null;
-  if (err instanceof ConnectionError || err instanceof BackendTerminatedError || err instanceof StatementTimeoutError) {
+  // BackendTerminatedUnexpectedly: the server died while a query ran on the connection (killed, or restarting)
+  if (err instanceof ConnectionError || err instanceof BackendTerminatedError || err instanceof BackendTerminatedUnexpectedlyError || err instanceof StatementTimeoutError) {
     return new RegistryError('UNAVAILABLE', 'database unavailable');
   }
   const code = sqlState(err);

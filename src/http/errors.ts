@@ -1,8 +1,8 @@
 // The only place an error becomes an OCI {"errors":[...]} body.
 import type { ErrorRequestHandler, Response } from 'express';
-import { badInputFailure, databaseFailure } from '../db/errors.ts';
 import { messageOf, RegistryError } from '../errors/codes.ts';
 import type { Logger } from '../logger.ts';
+import { classifyFailure } from '../registry/failures.ts';
 
 export function sendError(res: Response, err: RegistryError, method?: string): void {
   if (res.headersSent) {
@@ -19,21 +19,16 @@ export function sendError(res: Response, err: RegistryError, method?: string): v
 }
 
 /**
- * Client errors pass through; database outages become 503; a value the database
- * refuses as data becomes 400 (logged: the edge should have refused it); anything
- * else is logged and becomes a 500.
+ * Client errors pass through; failures of the database or storage become what
+ * registry/failures.ts says (503, 507, 400) and are logged at warn; anything else
+ * is logged and becomes a 500.
  */
 export function toRegistryError(err: unknown, log: Logger): RegistryError {
   if (err instanceof RegistryError) return err;
-  const db = databaseFailure(err);
-  if (db) {
-    log.warn(db.code === 'UNAVAILABLE' ? 'database unavailable' : 'database out of disk space', { error: String(err) });
-    return db;
-  }
-  const bad = badInputFailure(err);
-  if (bad) {
-    log.warn('database refused a request value', { error: String(err) });
-    return bad;
+  const failure = classifyFailure(err);
+  if (failure) {
+    log.warn(failure.log, { error: String(err) });
+    return failure.error;
   }
   const parse = bodyParserFailure(err);
   if (parse) return parse;

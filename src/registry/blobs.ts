@@ -7,7 +7,6 @@ import { RegistryError } from '../errors/codes.ts';
 import { blobKey, StorageError, type ByteRange } from '../storage/blob-store.ts';
 import type { RegistryContext } from './context.ts';
 import type { RepoName } from './names.ts';
-import { storageFailure } from './storage-errors.ts';
 
 export interface BlobInfo {
   digest: Digest;
@@ -39,14 +38,14 @@ export async function sendBlob(ctx: RegistryContext, blob: BlobInfo, range: Byte
     if (err instanceof StorageError && err.kind === 'not_found') {
       throw new RegistryError('UNKNOWN', `blob ${blob.digest.text} is recorded but its bytes are missing from storage`);
     }
-    throw storageFailure(err);
+    throw err;
   }
 }
 
 /** A URL the client may fetch the blob from directly (S3 with redirects on), or null. */
 export async function blobRedirect(ctx: RegistryContext, blob: BlobInfo): Promise<string | null> {
   if (!ctx.store.presignedUrl) return null;
-  return ctx.store.presignedUrl(blobKey(blob.row.blake3)).catch((e: unknown) => Promise.reject(storageFailure(e)));
+  return ctx.store.presignedUrl(blobKey(blob.row.blake3));
 }
 
 /**
@@ -66,7 +65,7 @@ export async function mountBlob(ctx: RegistryContext, name: RepoName, digest: Di
     row = visibleIn === null ? await findBlob(ctx.pool, digest) : await findBlobLinkedIn(ctx.pool, digest, visibleIn);
   }
   if (!row) return false;
-  const stored = await ctx.store.stat(blobKey(row.blake3)).catch((e: unknown) => Promise.reject(storageFailure(e)));
+  const stored = await ctx.store.stat(blobKey(row.blake3));
   if (!stored) return false;
   const blobId = row.id;
   return ctx.pool.transaction(async (tx) => {

@@ -24,7 +24,6 @@ import type { RegistryContext } from './context.ts';
 import { consumePin, pinBlob, releasePin } from './pins.ts';
 import { clientWentAway, findRow, rangeHeaders, withLease, type Lease } from './upload-lease.ts';
 import type { RepoName } from './names.ts';
-import { storageFailure } from './storage-errors.ts';
 
 export interface ChunkRange {
   start: number;
@@ -38,7 +37,7 @@ export interface SessionInfo {
 
 export async function startUpload(ctx: RegistryContext, name: RepoName): Promise<SessionInfo> {
   const id = randomUUID();
-  const state = await ctx.store.startUpload(id).catch((e: unknown) => Promise.reject(storageFailure(e)));
+  const state = await ctx.store.startUpload(id);
   await ctx.pool.transaction(async (tx) => {
     const repositoryId = await ensureRepository(tx, name);
     await sessions.insertSession(tx, id, repositoryId, Buffer.from(encode(state)));
@@ -60,12 +59,8 @@ function stateOf(row: sessions.SessionRow): UploadState {
 async function hasherAt(ctx: RegistryContext, sessionId: string, state: UploadState, algorithm: Digest['algorithm']): Promise<StreamHasher> {
   const cached = ctx.hashers.take(sessionId, state.size, algorithm);
   if (cached) return cached;
-  try {
-    const staged = state.size > 0 ? await ctx.store.readUpload(state, { start: 0, end: state.size - 1 }) : null;
-    return await ctx.hashers.rebuild(algorithm, staged);
-  } catch (err) {
-    throw storageFailure(err);
-  }
+  const staged = state.size > 0 ? await ctx.store.readUpload(state, { start: 0, end: state.size - 1 }) : null;
+  return ctx.hashers.rebuild(algorithm, staged);
 }
 
 /**
@@ -126,7 +121,7 @@ async function appendHashed(ctx: RegistryContext, state: UploadState, h: Hashing
   } catch (e) {
     abandon(h);
     if (lost.aborted) throw lost.reason;
-    throw h.cut ?? (e instanceof RegistryError ? e : storageFailure(e));
+    throw h.cut ?? e;
   } finally {
     lost.removeEventListener('abort', stop);
   }
@@ -223,7 +218,7 @@ export async function finishUpload(
 async function commitBlob(ctx: RegistryContext, name: RepoName, state: UploadState, result: HashResult, sessionId: string | null): Promise<void> {
   const pin = await pinBlob(ctx.pool, result.blake3);
   try {
-    await ctx.store.completeUpload(state, blobKey(result.blake3)).catch((e: unknown) => Promise.reject(storageFailure(e)));
+    await ctx.store.completeUpload(state, blobKey(result.blake3));
     await ctx.pool.transaction(async (tx) => {
       await consumePin(tx, pin);
       const repositoryId = await ensureRepository(tx, name);
@@ -261,7 +256,7 @@ async function cancelRow(ctx: RegistryContext, row: sessions.SessionRow): Promis
  * unreferenced staged bytes for the sweeper.
  */
 export async function monolithicUpload(ctx: RegistryContext, name: RepoName, digest: Digest, body: Readable): Promise<void> {
-  const state = await ctx.store.startUpload(randomUUID()).catch((e: unknown) => Promise.reject(storageFailure(e)));
+  const state = await ctx.store.startUpload(randomUUID());
   try {
     const hasher = ctx.hashers.create(digest.algorithm);
     const staged = await appendHashed(ctx, state, startHashing(body, hasher), new AbortController().signal); // no session, no lease

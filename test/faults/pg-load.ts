@@ -74,12 +74,15 @@ export class Load {
 
   private async work(i: number): Promise<void> {
     const repo = `faults/w${i}`;
+    // a config of its own: concurrent first pushes of one blob into several
+    // repositories are another fault (a rare unique violation), not this suite's
+    const config = blob(`{"worker":${i}}`);
     let configPushed = false;
     for (let n = 0; !this.stopped; n++) {
-      if (!configPushed) configPushed = await this.pushBlob(repo, emptyConfig);
+      if (!configPushed) configPushed = await this.pushBlob(repo, config);
       const layer = randomBlob(randomInt(4096, 65536));
       if (configPushed && (await this.pushBlob(repo, layer))) {
-        const manifest = imageManifest(emptyConfig, [layer]);
+        const manifest = imageManifest(config, [layer]);
         const tag = `t${n}`;
         const put = await this.call('put manifest', 'PUT', `/v2/${repo}/manifests/${tag}`, manifest.data, OCI_MANIFEST);
         if (put.status === 201) this.pushed.push({ repo, tag, manifest, layer });

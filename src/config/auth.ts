@@ -6,7 +6,7 @@ import { ConfigError, parseEnv } from './index.ts';
 
 const seconds = (min: number, max: number, dflt: number) => z.coerce.number().int().min(min).max(max).default(dflt);
 
-const AuthEnvSchema = z.object({
+export const AuthEnvSchema = z.object({
   BOLLARD_AUTH: z.enum(['none', 'token']).default('none'),
   /** Absolute URL of the token endpoint; default: <origin of the request>/token. */
   BOLLARD_AUTH_REALM: z.url({ protocol: /^https?$/ }).optional(),

@@ -6,7 +6,7 @@ import { bool, parseEnv } from './index.ts';
 const seconds = (dflt: number, min = 0) => z.coerce.number().int().min(min).max(10 * 365 * 86_400).default(dflt);
 const DAY = 86_400;
 
-const GcEnvSchema = z.object({
+export const GcEnvSchema = z.object({
   /** Run the collector and the sweeps in the server (one of N replicas suffices, all may). */
   BOLLARD_GC: bool.default(true),
   BOLLARD_GC_INTERVAL: seconds(60, 1),

@@ -11,7 +11,7 @@ export const bool = z
 
 const listen = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'expected host:port');
 
-const EnvSchema = z.object({
+export const EnvSchema = z.object({
   BOLLARD_LISTEN: listen.default('127.0.0.1:5000'),
   BOLLARD_DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').optional(),

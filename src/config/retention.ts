@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { parseEnv } from './index.ts';
 
-const RetentionEnvSchema = z.object({
+export const RetentionEnvSchema = z.object({
   /** Seconds between background retention passes; 0 turns them off. */
   BOLLARD_RETENTION_INTERVAL: z.coerce.number().int().min(0).max(30 * 86_400).default(3600),
 });

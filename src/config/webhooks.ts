@@ -7,7 +7,7 @@ const bool = z
   .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
 const ms = (min: number, max: number, dflt: number) => z.coerce.number().int().min(min).max(max).default(dflt);
 
-const WebhookEnvSchema = z.object({
+export const WebhookEnvSchema = z.object({
   /** Run the outbox worker in this process (every replica may; they share the work). */
   BOLLARD_WEBHOOKS: bool.default(true),
   BOLLARD_WEBHOOK_POLL_MS: ms(10, 60_000, 1000),

@@ -1,21 +1,5 @@
 -- Online garbage collection (issue 5). The collector itself is src/registry/gc.ts.
---
--- Review queues. When a row becomes unreferenced it enters a queue with the time
--- it happened; the worker reviews entries older than the review delay, rechecks
--- with the row locked, and deletes. A row referenced again before its review
--- leaves the queue at once. Triggers keep the queues, so no code path that moves a
--- refcount has to remember them:
---   blobs.refcount = 0             -> gc_blob_reviews      (no repository links the blob)
---   repository_blobs.refcount = 0  -> gc_link_reviews      (no manifest of the repository lists it)
---   manifests.refcount = 0         -> gc_manifest_reviews  (no tag, no index lists it)
--- A blob row is always linked in the transaction that inserts it, so blob
--- inserts need no trigger; link and manifest rows start unreferenced.
---
--- Row locks, in the one order every transaction takes them (so concurrent
--- commits cannot deadlock): the repository row (FOR NO KEY UPDATE, taken by
--- every manifest and tag change, which serialises them per repository), tags,
--- manifests by id, the per-blob advisory lock, blobs by id, repository_blobs by
--- blob id, then the queue, pin and fence rows.
+-- The protocol: docs/architecture.md, sections "Garbage collection" (with pins and fences) and "The lock order".
 
 CREATE TABLE gc_blob_reviews (
   blob_id bigint PRIMARY KEY REFERENCES blobs (id) ON DELETE CASCADE,
@@ -38,15 +22,7 @@ CREATE TABLE gc_manifest_reviews (
 );
 CREATE INDEX gc_manifest_reviews_since ON gc_manifest_reviews (since);
 
--- Pins and fences keep bytes and rows in step without I/O inside a transaction.
--- Both are written under the blob's advisory lock (pg_advisory_xact_lock of its
--- BLAKE3 key, see src/db/gc.ts):
---  * a pin: an upload takes one before it writes or reuses the object, and drops
---    it in the transaction that commits the blob row; no collector deletes pinned
---    bytes. A pin expires, so a crashed upload cannot pin bytes forever.
---  * a fence: a collector (or the storage sweep) inserts it in the transaction
---    that removes the last row naming the object, deletes the bytes after commit,
---    then removes it. An upload waits for a fence to go before pinning.
+-- Pins and fences: docs/architecture.md#pins-and-fences.
 CREATE TABLE blob_pins (
   token      uuid PRIMARY KEY,
   blake3     bytea NOT NULL CHECK (length(blake3) = 32),

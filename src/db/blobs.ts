@@ -50,6 +50,12 @@ export async function findBlobLinkedIn(db: CommonQueryMethods, digest: Digest, r
 /**
  * Inserts the blob row, or adds a missing API digest to the row with the same BLAKE3.
  * A quarantined row is healed: the caller has just written (or found) good bytes.
+ *
+ * Two statements, not one INSERT ... ON CONFLICT (blake3) DO UPDATE: two uploads of
+ * the same new content racing each other can also meet on the sha256 or sha512
+ * unique index, which an ON CONFLICT naming blake3 does not cover (a 500, measured
+ * 3 in 3 600 concurrent pushes). DO NOTHING covers every unique index; it waits for
+ * a racing insert to end, so the UPDATE then finds the row that won.
  */
 export async function upsertBlob(
   db: CommonQueryMethods,
@@ -57,13 +63,18 @@ export async function upsertBlob(
 ): Promise<number> {
   const sha256 = blob.sha256 ? sql.binary(blob.sha256) : null;
   const sha512 = blob.sha512 ? sql.binary(blob.sha512) : null;
-  return db.oneFirst(sql.type(z.object({ id: z.number() }))`
+  const inserted = await db.maybeOneFirst(sql.type(z.object({ id: z.number() }))`
     INSERT INTO blobs (blake3, size, sha256, sha512)
     VALUES (${sql.binary(blob.blake3)}, ${blob.size}, ${sha256}, ${sha512})
-    ON CONFLICT (blake3) DO UPDATE SET
-      sha256 = COALESCE(blobs.sha256, EXCLUDED.sha256),
-      sha512 = COALESCE(blobs.sha512, EXCLUDED.sha512),
+    ON CONFLICT DO NOTHING
+    RETURNING id`);
+  if (inserted !== null) return inserted;
+  return db.oneFirst(sql.type(z.object({ id: z.number() }))`
+    UPDATE blobs SET
+      sha256 = COALESCE(sha256, ${sha256}::bytea),
+      sha512 = COALESCE(sha512, ${sha512}::bytea),
       quarantined_at = NULL
+    WHERE blake3 = ${sql.binary(blob.blake3)}
     RETURNING id`);
 }
 

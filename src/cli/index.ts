@@ -5,7 +5,7 @@ import { startEmbeddedPostgres } from '../db/embedded.ts';
 import { migrate } from '../db/migrate.ts';
 import { openPool } from '../db/pool.ts';
 import { createLogger } from '../logger.ts';
-import { serve } from '../main.ts';
+import { serve, type RunningRegistry } from '../main.ts';
 import { ACCESS_USAGE, runGrants, runUsers, UsageError } from './access.ts';
 import { MAINTENANCE_USAGE, runGc, runScrub } from './maintenance.ts';
 import { withDatabase } from './database.ts';
@@ -27,13 +27,14 @@ ${WEBHOOKS_USAGE}
 configuration is read from the environment; see README.md`;
 
 async function runServe(): Promise<void> {
-  const registry = await serve();
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    process.stderr.write(`received ${signal}, finishing in-flight requests\n`);
-    registry.stop().then(
+  // Handlers first: a signal that arrives while the registry starts (the embedded
+  // PostgreSQL may be starting) must not kill the process outright and orphan it;
+  // it stops the registry as soon as it is up.
+  let registry: RunningRegistry | null = null;
+  let signalled: string | null = null;
+  const finish = (running: RunningRegistry) => {
+    process.stderr.write(`received ${signalled}, finishing in-flight requests\n`);
+    running.stop().then(
       () => process.exit(0),
       (err: unknown) => {
         process.stderr.write(`shutdown failed: ${describeError(err)}\n`);
@@ -41,8 +42,15 @@ async function runServe(): Promise<void> {
       },
     );
   };
+  const stop = (signal: string) => {
+    if (signalled) return;
+    signalled = signal;
+    if (registry) finish(registry);
+  };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  registry = await serve();
+  if (signalled) finish(registry);
 }
 
 async function runMigrate(): Promise<void> {

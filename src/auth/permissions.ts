@@ -3,7 +3,7 @@
 // rules allow; asking for more than allowed is not an error, it just yields less.
 import type { CommonQueryMethods } from 'slonik';
 import { grantsOf, type GrantRow } from '../db/grants.ts';
-import { MAX_NAME_LENGTH } from '../registry/names.ts';
+import { MAX_NAME_LENGTH } from '../shared/names.ts';
 import { globToRegex } from './glob.ts';
 import { mergeAccess, type Access, type Action } from './scope.ts';
 

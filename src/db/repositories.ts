@@ -1,6 +1,6 @@
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
-import type { RepoName } from '../registry/names.ts';
+import type { RepoName } from '../shared/names.ts';
 
 const IdRow = z.object({ id: z.number() });
 

@@ -10,7 +10,7 @@ import { issuerOf } from '../auth/external.ts';
 import { globToRegex } from '../auth/glob.ts';
 import { verifyAccessToken, type VerifiedAccess } from '../auth/tokens.ts';
 import { RegistryError } from '../errors/codes.ts';
-import { isValidRepoName, parseRepoName } from '../registry/names.ts';
+import { isValidRepoName, parseRepoName } from '../shared/names.ts';
 
 type Kind = 'manifest' | 'upload' | 'blob' | 'read';
 

@@ -4,7 +4,7 @@ import { parseDigest, tryParseDigest, type Digest } from '../digest/digest.ts';
 import { RegistryError } from '../errors/codes.ts';
 import type { PageRequest } from '../registry/listing.ts';
 import { isMediaType } from '../registry/media-types.ts';
-import { isValidRepoName, isValidTag } from '../registry/names.ts';
+import { isValidRepoName, isValidTag } from '../shared/names.ts';
 import type { ChunkRange } from '../registry/uploads.ts';
 
 export function queryString(req: Request, key: string): string | null {

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import type { RegistryContext } from '../registry/context.ts';
-import type { RepoName } from '../registry/names.ts';
+import type { RepoName } from '../shared/names.ts';
 
 export interface RouteParams {
   name: RepoName;

@@ -1,7 +1,7 @@
 import type { Response } from 'express';
 import { RegistryError } from '../errors/codes.ts';
 import { mountBlob } from '../registry/blobs.ts';
-import { parseRepoName, type RepoName } from '../registry/names.ts';
+import { parseRepoName, type RepoName } from '../shared/names.ts';
 import * as uploads from '../registry/uploads.ts';
 import { mountVisibleIn } from './auth.ts';
 import type { Digest } from '../digest/digest.ts';

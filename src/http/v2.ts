@@ -3,7 +3,7 @@
 import { Router, type Request, type Response } from 'express';
 import { RegistryError } from '../errors/codes.ts';
 import type { RegistryContext } from '../registry/context.ts';
-import { parseRepoName } from '../registry/names.ts';
+import { parseRepoName } from '../shared/names.ts';
 import { blobRoutes } from './blobs.ts';
 import { catalog, referrerRoutes, tagRoutes } from './listing.ts';
 import { manifestRoutes } from './manifests.ts';

@@ -6,7 +6,7 @@ import { ensureRepository, findRepository } from '../db/repositories.ts';
 import { RegistryError } from '../errors/codes.ts';
 import { blobKey, StorageError, type ByteRange } from '../storage/blob-store.ts';
 import type { RegistryContext } from './context.ts';
-import type { RepoName } from './names.ts';
+import type { RepoName } from '../shared/names.ts';
 
 export interface BlobInfo {
   digest: Digest;

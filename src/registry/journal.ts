@@ -4,7 +4,7 @@ import { Decoder } from 'cbor-x';
 import type { CommonQueryMethods } from 'slonik';
 import { readEvents, type EventRow, type JournalPosition } from '../db/event-log.ts';
 import { RegistryError } from '../errors/codes.ts';
-import type { RepoName } from './names.ts';
+import type { RepoName } from '../shared/names.ts';
 
 const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
 

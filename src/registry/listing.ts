@@ -6,7 +6,7 @@ import { findRepository, listRepositories } from '../db/repositories.ts';
 import { listTags } from '../db/tags.ts';
 import { RegistryError } from '../errors/codes.ts';
 import type { RegistryContext } from './context.ts';
-import type { RepoName } from './names.ts';
+import type { RepoName } from '../shared/names.ts';
 
 export interface PageRequest {
   /** Requested page size; null when the client gave none. */

@@ -10,7 +10,7 @@ import type { CommonQueryMethods } from 'slonik';
 import type { RegistryContext } from './context.ts';
 import { guardManifestDelete, guardTagDelete, guardTagMove } from './immutable.ts';
 import { parseManifest, type Descriptor, type ParsedManifest } from './manifest-parse.ts';
-import type { Reference, RepoName } from './names.ts';
+import type { Reference, RepoName } from '../shared/names.ts';
 
 export interface StoredManifest {
   digest: string;

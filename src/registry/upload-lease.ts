@@ -6,7 +6,7 @@ import { findRepository } from '../db/repositories.ts';
 import * as sessions from '../db/uploads.ts';
 import { RegistryError } from '../errors/codes.ts';
 import type { RegistryContext } from './context.ts';
-import type { RepoName } from './names.ts';
+import type { RepoName } from '../shared/names.ts';
 
 /** The session in the named repository; BLOB_UPLOAD_UNKNOWN when there is none. */
 export async function findRow(ctx: RegistryContext, name: RepoName, id: string): Promise<sessions.SessionRow> {

@@ -23,7 +23,7 @@ import { chunksOwned, ownChunks } from '../storage/owned-chunks.ts';
 import type { RegistryContext } from './context.ts';
 import { consumePin, pinBlob, releasePin } from './pins.ts';
 import { clientWentAway, findRow, rangeHeaders, withLease, type Lease } from './upload-lease.ts';
-import type { RepoName } from './names.ts';
+import type { RepoName } from '../shared/names.ts';
 
 export interface ChunkRange {
   start: number;

@@ -4,7 +4,7 @@
 import type { CommonQueryMethods } from 'slonik';
 import { grantsOf, type GrantRow } from '../db/grants.ts';
 import { MAX_NAME_LENGTH } from '../shared/names.ts';
-import { globToRegex } from './glob.ts';
+import { globToRegex } from '../shared/glob.ts';
 import { mergeAccess, type Access, type Action } from './scope.ts';
 
 /**

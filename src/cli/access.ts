@@ -1,6 +1,6 @@
 // `bollard users …` and `bollard grants …`: the operator's view of access control.
 import { createInterface } from 'node:readline/promises';
-import { isValidGlob } from '../auth/glob.ts';
+import { isValidGlob } from '../shared/glob.ts';
 import { hashPassword } from '../auth/password.ts';
 import { ACTIONS } from '../auth/scope.ts';
 import { addGrant, listGrants, removeGrant } from '../db/grants.ts';

@@ -1,5 +1,5 @@
 // `bollard webhooks …`: the endpoints that receive the event journal.
-import { globToRegex, isValidGlob } from '../auth/glob.ts';
+import { globToRegex, isValidGlob } from '../shared/glob.ts';
 import { deleteEndpoint, insertEndpoint, listEndpoints } from '../db/webhooks.ts';
 import { UsageError } from './access.ts';
 import { withDatabase } from './database.ts';

@@ -7,7 +7,7 @@ import { rulesFor, allowedActions, pullableRegexes, subjectOfClaim, type Subject
 import { formatScope, missingActions, type Access, type Action } from '../auth/scope.ts';
 import type { Auth } from '../auth/service.ts';
 import { issuerOf } from '../auth/external.ts';
-import { globToRegex } from '../auth/glob.ts';
+import { globToRegex } from '../shared/glob.ts';
 import { verifyAccessToken, type VerifiedAccess } from '../auth/tokens.ts';
 import { RegistryError } from '../errors/codes.ts';
 import { isValidRepoName, parseRepoName } from '../shared/names.ts';

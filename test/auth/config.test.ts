@@ -1,7 +1,7 @@
 import { exportPKCS8, generateKeyPair } from 'jose';
 import { expect, test } from 'vitest';
 import { hashPassword, verifyPassword } from '../../src/auth/password.ts';
-import { globMatches } from '../../src/auth/glob.ts';
+import { globMatches } from '../../src/shared/glob.ts';
 import { parseScopes } from '../../src/auth/scope.ts';
 import { loadAuthConfig } from '../../src/config/auth.ts';
 import { ConfigError } from '../../src/config/index.ts';

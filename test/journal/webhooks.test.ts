@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import { z } from 'zod';
 import type { WebhookConfig } from '../../src/config/webhooks.ts';
 import { claimDeliveries, deleteEndpoint, insertEndpoint, markFailed, outboxBacklog } from '../../src/db/webhooks.ts';
-import { globToRegex } from '../../src/auth/glob.ts';
+import { globToRegex } from '../../src/shared/glob.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startWebhookWorker, type WebhookWorker } from '../../src/registry/webhooks.ts';
 import { pushBlob, pushManifest } from '../support/client.ts';

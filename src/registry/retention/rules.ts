@@ -1,6 +1,6 @@
 // Retention policies and immutable-tag rules: validation of what an operator
 // types, and which rules apply to a repository and a tag.
-import { globMatches, isValidGlob } from '../../auth/glob.ts';
+import { globMatches, isValidGlob } from '../../shared/glob.ts';
 
 export interface RetentionPolicy {
   id: number;

@@ -2,7 +2,8 @@
 // validated before any database is opened; execution returns the text to print.
 import type { DatabasePool } from 'slonik';
 import { addImmutableRule, listImmutableRules, listPolicies, removeImmutableRule, removePolicy, upsertPolicy } from '../db/retention.ts';
-import { checkGlob, checkTagRegex, RuleError, type RetentionPolicy } from '../registry/retention/rules.ts';
+import { checkGlob, checkTagRegex, RuleError } from '../registry/retention/rules.ts';
+import type { RetentionPolicy } from '../shared/policies.ts';
 import { runRetention } from '../registry/retention/run.ts';
 import type { RetentionItem } from '../registry/retention/plan.ts';
 import { UsageError } from './access.ts';

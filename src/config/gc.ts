@@ -1,6 +1,6 @@
 // Garbage collection and sweep configuration, read from the environment (all in seconds).
 import { z } from 'zod';
-import type { GcPolicy } from '../registry/gc.ts';
+import type { GcPolicy } from '../shared/policies.ts';
 import { bool, parseEnv } from './index.ts';
 
 const seconds = (dflt: number, min = 0) => z.coerce.number().int().min(min).max(10 * 365 * 86_400).default(dflt);

@@ -1,7 +1,7 @@
 // Retention policies and immutable-tag rules (migrations/0006_retention.sql).
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
-import type { ImmutableRule, RetentionPolicy } from '../registry/retention/rules.ts';
+import type { ImmutableRule, RetentionPolicy } from '../shared/policies.ts';
 
 const PolicyRow = z.object({
   id: z.number(),

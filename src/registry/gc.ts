@@ -12,15 +12,7 @@ import { deleteManifestRow } from '../db/manifests.ts';
 import { notifyManifestChange } from '../db/notify.ts';
 import { lockRepositoryForWrite } from '../db/repositories.ts';
 import { blobKey, type BlobStore } from '../storage/blob-store.ts';
-
-export interface GcPolicy {
-  /** Seconds an entry stays unreferenced before it is collected (protects layers pushed before their manifest). */
-  reviewDelay: number;
-  /** What happens to a manifest no tag and no index references. */
-  untagged: 'keep' | 'delete';
-  /** Collect a referrer whose subject manifest is gone. */
-  orphanReferrers: boolean;
-}
+import type { GcPolicy } from '../shared/policies.ts';
 
 export interface GcItem {
   target: 'manifest' | 'link' | 'blob';

@@ -4,7 +4,8 @@
 // in between.
 import type { CommonQueryMethods } from 'slonik';
 import { tagsBeyond, untaggedManifests } from '../../db/retention-sweep.ts';
-import { immutableMatcher, wholeTag, type ImmutableRule, type RetentionPolicy } from './rules.ts';
+import type { ImmutableRule, RetentionPolicy } from '../../shared/policies.ts';
+import { immutableMatcher, wholeTag } from './rules.ts';
 
 export interface RetentionItem {
   repository: string;

@@ -1,5 +1,6 @@
 import { expect, test } from 'vitest';
-import { checkGlob, checkTagRegex, immutableMatcher, policyFor, RuleError, type RetentionPolicy } from './rules.ts';
+import type { RetentionPolicy } from '../../shared/policies.ts';
+import { checkGlob, checkTagRegex, immutableMatcher, policyFor, RuleError } from './rules.ts';
 
 const p = (id: number, repositoryGlob: string): RetentionPolicy => ({ id, repositoryGlob, keepLast: 1, keepRegex: null, untaggedDelaySeconds: null });
 

@@ -1,23 +1,7 @@
 // Retention policies and immutable-tag rules: validation of what an operator
 // types, and which rules apply to a repository and a tag.
 import { globMatches, isValidGlob } from '../../shared/glob.ts';
-
-export interface RetentionPolicy {
-  id: number;
-  repositoryGlob: string;
-  /** null: tags are never deleted by count */
-  keepLast: number | null;
-  /** null: no tag is kept by name */
-  keepRegex: string | null;
-  /** null: untagged manifests are kept */
-  untaggedDelaySeconds: number | null;
-}
-
-export interface ImmutableRule {
-  id: number;
-  repositoryGlob: string;
-  tagPattern: string;
-}
+import type { ImmutableRule, RetentionPolicy } from '../../shared/policies.ts';
 
 export class RuleError extends Error {
   override name = 'RuleError';

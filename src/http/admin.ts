@@ -1,7 +1,7 @@
 // The admin API: GET /admin/events, the event journal read by cursor. Open like
 // the rest with BOLLARD_AUTH=none; with token auth only a superuser (a subject
 // granted every action on `**`) may read it, by Bearer token or Basic credentials.
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request } from 'express';
 import type { DatabasePool } from 'slonik';
 import { authenticate, type Auth } from '../auth/service.ts';
 import { subjectOfClaim, type Subject } from '../auth/permissions.ts';
@@ -11,6 +11,7 @@ import { RegistryError } from '../errors/codes.ts';
 import { DEFAULT_EVENT_LIMIT, eventPage, MAX_EVENT_LIMIT, parseCursor } from '../registry/journal.ts';
 import { parseRepoName } from '../shared/names.ts';
 import { basicCredentials } from './credentials.ts';
+import { linkNext } from './link.ts';
 import { queryString } from './params.ts';
 import { clientOf } from './token.ts';
 
@@ -29,7 +30,7 @@ export function adminRouter(pool: DatabasePool, auth: Auth | undefined): Router 
       repository: repository === null ? null : parseRepoName(repository),
       limit,
     });
-    if (page.more) linkNext(req, res, page.next, limit);
+    if (page.more) linkNext(req, res, { cursor: ['since', page.next], size: ['limit', limit] });
     res.setHeader('Cache-Control', 'no-store');
     res.status(200).json({ events: page.events, next: page.next });
   });
@@ -44,15 +45,6 @@ function parseLimit(v: string | null): number {
   if (v === null || v === '') return DEFAULT_EVENT_LIMIT;
   if (!/^\d{1,9}$/.test(v)) throw new RegistryError('PAGINATION_NUMBER_INVALID', `limit must be a non-negative integer, got "${v.slice(0, 64)}"`);
   return Math.min(Number(v), MAX_EVENT_LIMIT);
-}
-
-/** The Link header of the OCI listings, pointing at the page after this one. */
-function linkNext(req: Request, res: Response, next: string, limit: number): void {
-  const params = new URLSearchParams();
-  for (const [k, v] of Object.entries(req.query)) if (k !== 'since' && k !== 'limit' && typeof v === 'string') params.set(k, v);
-  params.set('limit', String(limit));
-  params.set('since', next);
-  res.setHeader('Link', `<${req.baseUrl}${req.path}?${params.toString()}>; rel="next"`);
 }
 
 async function requireSuperuser(auth: Auth, req: Request): Promise<void> {

@@ -4,17 +4,13 @@ import { catalogPage, referrersPage, tagsPage } from '../registry/listing.ts';
 import { OCI_INDEX } from '../registry/media-types.ts';
 import type { RegistryContext } from '../registry/context.ts';
 import { pullableRepositories } from './auth.ts';
+import { linkNext } from './link.ts';
 import { artifactTypeFilter, pageRequest } from './params.ts';
 import type { Handler, MethodTable } from './route.ts';
 
-/** Sets the RFC 5988 Link header for the next page, keeping the other query parameters. */
-function linkNext(req: Request, res: Response, last: string | null, n: number): void {
-  if (last === null) return;
-  const params = new URLSearchParams();
-  for (const [k, v] of Object.entries(req.query)) if (k !== 'last' && k !== 'n' && typeof v === 'string') params.set(k, v);
-  params.set('n', String(n));
-  params.set('last', last);
-  res.setHeader('Link', `<${req.path}?${params.toString()}>; rel="next"`);
+/** The Link header when a page follows, with the page size asked for (or this page's). */
+function linkNextPage(req: Request, res: Response, last: string | null, n: number): void {
+  if (last !== null) linkNext(req, res, { cursor: ['last', last], size: ['n', n] });
 }
 
 function sendJson(req: Request, res: Response, body: unknown, contentType = 'application/json'): void {
@@ -28,7 +24,7 @@ function sendJson(req: Request, res: Response, body: unknown, contentType = 'app
 const tags: Handler = async (ctx, req, res, { name }) => {
   const page = pageRequest(req, 'tag');
   const result = await tagsPage(ctx, name, page);
-  linkNext(req, res, result.next, page.n ?? result.items.length);
+  linkNextPage(req, res, result.next, page.n ?? result.items.length);
   sendJson(req, res, { name, tags: result.items });
 };
 
@@ -38,7 +34,7 @@ const referrers: Handler = async (ctx, req, res, { name, arg }) => {
   const page = pageRequest(req, 'digest');
   const result = await referrersPage(ctx, name, subject, artifactType, page);
   if (artifactType !== null) res.setHeader('OCI-Filters-Applied', 'artifactType');
-  linkNext(req, res, result.next, page.n ?? result.items.length);
+  linkNextPage(req, res, result.next, page.n ?? result.items.length);
   const manifests = result.items.map((r) => ({
     mediaType: r.media_type,
     digest: r.digest,
@@ -52,7 +48,7 @@ const referrers: Handler = async (ctx, req, res, { name, arg }) => {
 export async function catalog(ctx: RegistryContext, req: Request, res: Response): Promise<void> {
   const page = pageRequest(req, 'repository name');
   const result = await catalogPage(ctx, page, pullableRepositories(res));
-  linkNext(req, res, result.next, page.n ?? result.items.length);
+  linkNextPage(req, res, result.next, page.n ?? result.items.length);
   sendJson(req, res, { repositories: result.items });
 }
 

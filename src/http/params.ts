@@ -61,14 +61,6 @@ export function chunkRange(req: Request): ChunkRange | null {
   return { start, end };
 }
 
-/** Declared Content-Length, or null when absent (chunked transfer). */
-export function contentLength(req: Request): number | null {
-  const h = req.headers['content-length'];
-  if (h === undefined) return null;
-  if (!/^\d+$/.test(h)) throw new RegistryError('SIZE_INVALID', `malformed Content-Length "${h}"`);
-  return Number(h);
-}
-
 export function hasBody(req: Request): boolean {
   const len = req.headers['content-length'];
   if (len !== undefined) return len !== '0';

@@ -5,12 +5,9 @@ import { RegistryError } from './errors/codes.ts';
 import { defaultHashThreads } from './digest/hash-pool.ts';
 import type { Logger } from './logger.ts';
 import type { Auth } from './auth/service.ts';
-import { adminRouter } from './http/admin.ts';
-import { tokenAuth } from './http/auth.ts';
+import { dispatcher } from './http/dispatch.ts';
 import { errorHandler } from './http/errors.ts';
 import { requestLimits, type HttpLimits } from './http/limits.ts';
-import { tokenRouter } from './http/token.ts';
-import { v2Router } from './http/v2.ts';
 import type { RegistryContext, RegistryOptions } from './registry/context.ts';
 import { HasherCache } from './registry/hasher-cache.ts';
 import { KeptLeases } from './registry/kept-leases.ts';
@@ -53,12 +50,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('query parser', 'simple');
   if (deps.trustProxy !== undefined) app.set('trust proxy', typeof deps.trustProxy === 'number' ? deps.trustProxy : [...deps.trustProxy]);
   if (deps.limits) app.use(requestLimits(deps.limits));
-  if (deps.auth) {
-    app.use(tokenRouter(deps.auth));
-    app.use(tokenAuth(deps.auth));
-  }
-  app.use(adminRouter(deps.pool, deps.auth));
-  app.use(v2Router(ctx));
+  app.use(dispatcher({ ctx, auth: deps.auth ?? null }));
   app.use((req, _res, next) => {
     next(new RegistryError('NAME_UNKNOWN', `no API endpoint at ${req.path}`));
   });

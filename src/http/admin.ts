@@ -1,41 +1,26 @@
 // The admin API: GET /admin/events, the event journal read by cursor. Open like
-// the rest with BOLLARD_AUTH=none; with token auth only a superuser (a subject
-// granted every action on `**`) may read it, by Bearer token or Basic credentials.
-import { Router, type Request } from 'express';
-import type { DatabasePool } from 'slonik';
-import { authenticate, type Auth } from '../auth/service.ts';
-import { subjectOfClaim, type Subject } from '../auth/permissions.ts';
-import { isSuperuser } from '../auth/superuser.ts';
-import { verifyAccessToken } from '../auth/tokens.ts';
+// the rest with BOLLARD_AUTH=none; with token auth only a superuser may read it,
+// as its route says (http/routes.ts).
 import { RegistryError } from '../errors/codes.ts';
 import { DEFAULT_EVENT_LIMIT, eventPage, MAX_EVENT_LIMIT, parseCursor } from '../registry/journal.ts';
 import { parseRepoName } from '../shared/names.ts';
-import { basicCredentials } from './credentials.ts';
 import { linkNext } from './link.ts';
 import { queryString } from './params.ts';
-import { clientOf } from './token.ts';
+import type { ServiceHandler } from './route.ts';
 
-export function adminRouter(pool: DatabasePool, auth: Auth | undefined): Router {
-  const router = Router();
-  router.use('/admin', async (req, _res, next) => {
-    if (auth) await requireSuperuser(auth, req);
-    next();
+export const events: ServiceHandler = async ({ ctx }, req, res) => {
+  const since = nonEmpty(queryString(req, 'since'));
+  const repository = nonEmpty(queryString(req, 'repository'));
+  const limit = parseLimit(queryString(req, 'limit'));
+  const page = await eventPage(ctx.pool, {
+    since: since === null ? null : parseCursor(since),
+    repository: repository === null ? null : parseRepoName(repository),
+    limit,
   });
-  router.get('/admin/events', async (req, res) => {
-    const since = nonEmpty(queryString(req, 'since'));
-    const repository = nonEmpty(queryString(req, 'repository'));
-    const limit = parseLimit(queryString(req, 'limit'));
-    const page = await eventPage(pool, {
-      since: since === null ? null : parseCursor(since),
-      repository: repository === null ? null : parseRepoName(repository),
-      limit,
-    });
-    if (page.more) linkNext(req, res, { cursor: ['since', page.next], size: ['limit', limit] });
-    res.setHeader('Cache-Control', 'no-store');
-    res.status(200).json({ events: page.events, next: page.next });
-  });
-  return router;
-}
+  if (page.more) linkNext(req, res, { cursor: ['since', page.next], size: ['limit', limit] });
+  res.setHeader('Cache-Control', 'no-store');
+  res.status(200).json({ events: page.events, next: page.next });
+};
 
 function nonEmpty(v: string | null): string | null {
   return v === null || v === '' ? null : v;
@@ -47,24 +32,3 @@ function parseLimit(v: string | null): number {
   return Math.min(Number(v), MAX_EVENT_LIMIT);
 }
 
-async function requireSuperuser(auth: Auth, req: Request): Promise<void> {
-  const subject = await subjectOf(auth, req);
-  if (subject === null) {
-    throw new RegistryError('UNAUTHORIZED', 'the admin API needs the credentials of a superuser', { 'WWW-Authenticate': 'Basic realm="bollard-admin"' });
-  }
-  if (!(await isSuperuser(auth.pool, subject))) {
-    throw new RegistryError('DENIED', 'the admin API is reserved to subjects granted pull,push,delete on **');
-  }
-}
-
-/** Who the Authorization header names; null when absent or invalid. */
-async function subjectOf(auth: Auth, req: Request): Promise<Subject | null> {
-  const header = req.headers.authorization ?? '';
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (bearer) {
-    const verified = await verifyAccessToken(auth.tokens, bearer[1] as string);
-    return verified === null ? null : subjectOfClaim(verified.sub);
-  }
-  const login = basicCredentials(header);
-  return login === null ? null : authenticate(auth, login.username, login.password, clientOf(req));
-}

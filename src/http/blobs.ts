@@ -3,9 +3,9 @@ import { parseDigest } from '../digest/digest.ts';
 import { RegistryError } from '../errors/codes.ts';
 import { blobRedirect, deleteBlob, sendBlob, statBlob } from '../registry/blobs.ts';
 import { byteRange } from './params.ts';
-import type { Handler, MethodTable } from './route.ts';
+import type { Handler } from './route.ts';
 
-const getBlob: Handler = async (ctx, req, res, { name, arg }) => {
+export const get: Handler = async (ctx, req, res, { name, arg }) => {
   const blob = await statBlob(ctx, name, parseDigest(arg));
   res.setHeader('Docker-Content-Digest', blob.digest.text);
   const redirect = req.method === 'GET' ? await blobRedirect(ctx, blob) : null;
@@ -70,10 +70,8 @@ function writeChunk(res: Response, chunk: Buffer): Promise<void> {
   });
 }
 
-const removeBlob: Handler = async (ctx, _req, res, { name, arg }) => {
+export const remove: Handler = async (ctx, _req, res, { name, arg }) => {
   await deleteBlob(ctx, name, parseDigest(arg));
   res.status(202).setHeader('Content-Length', 0);
   res.end();
 };
-
-export const blobRoutes: MethodTable = { GET: getBlob, HEAD: getBlob, DELETE: removeBlob };

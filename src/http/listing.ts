@@ -2,11 +2,9 @@ import type { Request, Response } from 'express';
 import { parseDigest } from '../digest/digest.ts';
 import { catalogPage, referrersPage, tagsPage } from '../registry/listing.ts';
 import { OCI_INDEX } from '../registry/media-types.ts';
-import type { RegistryContext } from '../registry/context.ts';
-import { pullableRepositories } from './auth.ts';
 import { linkNext } from './link.ts';
 import { artifactTypeFilter, pageRequest } from './params.ts';
-import type { Handler, MethodTable } from './route.ts';
+import type { Handler, ServiceHandler } from './route.ts';
 
 /** The Link header when a page follows, with the page size asked for (or this page's). */
 function linkNextPage(req: Request, res: Response, last: string | null, n: number): void {
@@ -21,14 +19,14 @@ function sendJson(req: Request, res: Response, body: unknown, contentType = 'app
   else res.end(text);
 }
 
-const tags: Handler = async (ctx, req, res, { name }) => {
+export const tags: Handler = async (ctx, req, res, { name }) => {
   const page = pageRequest(req, 'tag');
   const result = await tagsPage(ctx, name, page);
   linkNextPage(req, res, result.next, page.n ?? result.items.length);
   sendJson(req, res, { name, tags: result.items });
 };
 
-const referrers: Handler = async (ctx, req, res, { name, arg }) => {
+export const referrers: Handler = async (ctx, req, res, { name, arg }) => {
   const subject = parseDigest(arg);
   const artifactType = artifactTypeFilter(req);
   const page = pageRequest(req, 'digest');
@@ -45,12 +43,9 @@ const referrers: Handler = async (ctx, req, res, { name, arg }) => {
   sendJson(req, res, { schemaVersion: 2, mediaType: OCI_INDEX, manifests }, OCI_INDEX);
 };
 
-export async function catalog(ctx: RegistryContext, req: Request, res: Response): Promise<void> {
+export const catalog: ServiceHandler = async ({ ctx }, req, res, grant) => {
   const page = pageRequest(req, 'repository name');
-  const result = await catalogPage(ctx, page, pullableRepositories(res));
+  const result = await catalogPage(ctx, page, grant.pullable);
   linkNextPage(req, res, result.next, page.n ?? result.items.length);
   sendJson(req, res, { repositories: result.items });
-}
-
-export const tagRoutes: MethodTable = { GET: tags, HEAD: tags };
-export const referrerRoutes: MethodTable = { GET: referrers, HEAD: referrers };
+};

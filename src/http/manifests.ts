@@ -3,7 +3,7 @@ import { deleteManifest, getManifest, putManifest } from '../registry/manifests.
 import { bareMediaType } from '../registry/media-types.ts';
 import { parseReference } from '../shared/names.ts';
 import { readSmallBody } from './body.ts';
-import type { Handler, MethodTable } from './route.ts';
+import type { Handler } from './route.ts';
 
 /** True when the Accept header admits the media type (no header, or a wildcard, admits all). */
 function accepts(header: string | undefined, mediaType: string): boolean {
@@ -13,7 +13,7 @@ function accepts(header: string | undefined, mediaType: string): boolean {
   return types.some((t) => t === mediaType || t === '*/*' || t === 'application/*');
 }
 
-const get: Handler = async (ctx, req, res, { name, arg }) => {
+export const get: Handler = async (ctx, req, res, { name, arg }) => {
   const m = await getManifest(ctx, name, parseReference(arg, 'MANIFEST_UNKNOWN'));
   if (!accepts(req.headers.accept, m.mediaType)) {
     throw new RegistryError('MANIFEST_UNKNOWN', `manifest is ${m.mediaType}, which the Accept header does not admit`);
@@ -27,7 +27,7 @@ const get: Handler = async (ctx, req, res, { name, arg }) => {
   else res.end(m.content);
 };
 
-const put: Handler = async (ctx, req, res, { name, arg }) => {
+export const put: Handler = async (ctx, req, res, { name, arg }) => {
   const ref = parseReference(arg);
   const content = await readSmallBody(req, ctx.options.maxManifestBytes);
   const result = await putManifest(ctx, name, ref, content, req.headers['content-type']);
@@ -39,11 +39,9 @@ const put: Handler = async (ctx, req, res, { name, arg }) => {
   res.end();
 };
 
-const remove: Handler = async (ctx, req, res, { name, arg }) => {
+export const remove: Handler = async (ctx, req, res, { name, arg }) => {
   req.resume();
   await deleteManifest(ctx, name, parseReference(arg));
   res.status(202).setHeader('Content-Length', 0);
   res.end();
 };
-
-export const manifestRoutes: MethodTable = { GET: get, HEAD: get, PUT: put, DELETE: remove };

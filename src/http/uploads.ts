@@ -3,10 +3,9 @@ import { RegistryError } from '../errors/codes.ts';
 import { mountBlob } from '../registry/blobs.ts';
 import { parseRepoName, type RepoName } from '../shared/names.ts';
 import * as uploads from '../registry/uploads.ts';
-import { mountVisibleIn } from './auth.ts';
 import type { Digest } from '../digest/digest.ts';
 import { chunkRange, hasBody, queryDigest, queryString } from './params.ts';
-import type { Handler, MethodTable } from './route.ts';
+import type { Handler } from './route.ts';
 
 function sessionLocation(name: RepoName, id: string): string {
   return `/v2/${name}/blobs/uploads/${id}`;
@@ -30,13 +29,15 @@ function sendCreated(res: Response, name: RepoName, digest: Digest): void {
 }
 
 /** POST: open a session, mount (?mount=&from=), or upload whole (?digest= with a body). */
-const start: Handler = async (ctx, req, res, { name }) => {
-  const mount = queryString(req, 'mount');
+export const start: Handler = async (ctx, req, res, { name, grant }) => {
+  const fromText = queryString(req, 'from');
+  const crossRepository = fromText !== null && fromText !== '';
+  // a mount from a repository the caller may not read is no mount at all: the request goes on as if it asked none
+  const mount = crossRepository && !grant.mountFrom ? null : queryString(req, 'mount');
   if (mount !== null) {
     const digest = queryDigest(req, 'mount') as Digest;
-    const fromText = queryString(req, 'from');
-    const from = fromText === null || fromText === '' ? null : parseRepoName(fromText);
-    if (await mountBlob(ctx, name, digest, from, mountVisibleIn(res))) {
+    const from = crossRepository ? parseRepoName(fromText) : null;
+    if (await mountBlob(ctx, name, digest, from, grant.pullable)) {
       req.resume();
       sendCreated(res, name, digest);
       return;
@@ -52,16 +53,16 @@ const start: Handler = async (ctx, req, res, { name }) => {
   sendSession(res, name, await uploads.startUpload(ctx, name), 202);
 };
 
-const status: Handler = async (ctx, _req, res, { name, arg }) => {
+export const status: Handler = async (ctx, _req, res, { name, arg }) => {
   sendSession(res, name, await uploads.uploadStatus(ctx, name, arg), 204);
 };
 
-const patch: Handler = async (ctx, req, res, { name, arg }) => {
+export const patch: Handler = async (ctx, req, res, { name, arg }) => {
   const range = chunkRange(req);
   sendSession(res, name, await uploads.appendChunk(ctx, name, arg, uploads.requestBody(req), range), 202);
 };
 
-const finish: Handler = async (ctx, req, res, { name, arg }) => {
+export const finish: Handler = async (ctx, req, res, { name, arg }) => {
   const digest = queryDigest(req);
   if (!digest) {
     req.resume();
@@ -73,13 +74,10 @@ const finish: Handler = async (ctx, req, res, { name, arg }) => {
   sendCreated(res, name, digest);
 };
 
-const cancel: Handler = async (ctx, req, res, { name, arg }) => {
+export const cancel: Handler = async (ctx, req, res, { name, arg }) => {
   req.resume();
   await uploads.cancelUpload(ctx, name, arg);
   res.status(204).setHeader('Content-Length', 0);
   res.end();
 };
-
-export const uploadStartRoutes: MethodTable = { POST: start };
-export const uploadSessionRoutes: MethodTable = { GET: status, PATCH: patch, PUT: finish, DELETE: cancel };
 

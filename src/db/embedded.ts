@@ -21,8 +21,10 @@ export interface EmbeddedDatabase {
   stop(): Promise<void>;
 }
 
-const USER = 'bollard';
-const DATABASE = 'bollard';
+export const EMBEDDED_USER = 'bollard';
+const USER = EMBEDDED_USER;
+export const EMBEDDED_DATABASE = 'bollard';
+const DATABASE = EMBEDDED_DATABASE;
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
 
 /**

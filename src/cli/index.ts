@@ -1,7 +1,7 @@
 // The `bollard` command line: one home for every operator command.
 import { inspect } from 'node:util';
 import { ConfigError, loadConfig } from '../config/index.ts';
-import { startEmbeddedPostgres } from '../db/embedded.ts';
+import { openCommandDatabase } from '../db/embedded-attach.ts';
 import { migrate } from '../db/migrate.ts';
 import { openPool } from '../db/pool.ts';
 import { createLogger } from '../logger.ts';
@@ -56,14 +56,14 @@ async function runServe(): Promise<void> {
 async function runMigrate(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
-  const embedded = config.databaseUrl ? null : await startEmbeddedPostgres(config.dataDir, config.embeddedPostgresPort, log);
-  const pool = await openPool(config.databaseUrl ?? (embedded as { url: string }).url);
+  const db = await openCommandDatabase(config, log);
+  const pool = await openPool(db.url);
   try {
     const applied = await migrate(pool);
     process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
   } finally {
     await pool.end();
-    await embedded?.stop();
+    await db.release();
   }
 }
 

@@ -19,6 +19,8 @@ import { supervise } from './embedded-supervisor.ts';
 export interface EmbeddedDatabase {
   url: string;
   stop(): Promise<void>;
+  /** Immediate shutdown, for a process that must exit now (a second stop signal). */
+  abort(): Promise<void>;
 }
 
 export const EMBEDDED_USER = 'bollard';
@@ -94,6 +96,10 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
     stop: async () => {
       await supervisor.stop();
       log.info('embedded postgres stopped');
+    },
+    abort: async () => {
+      await supervisor.abort();
+      log.warn('embedded postgres stopped at once (immediate shutdown)');
     },
   };
 }

@@ -90,6 +90,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
       config,
       log,
       shutdownTimeoutMs: config.shutdownTimeoutMs,
+      reloadsOnHup: tlsWatch !== null,
       closeConnections: () => server.closeAllConnections(),
       abort: async () => {
         await embedded?.abort();

@@ -9,6 +9,9 @@
 //  - A second signal exits at once (code 1), after an immediate shutdown of the
 //    embedded postmaster, so no server is left running behind.
 //  - A signal during start-up stops the registry as soon as it is up.
+//  - SIGHUP reloads the TLS certificate when serving HTTPS (src/http/tls.ts);
+//    otherwise it is a hang-up and stops gracefully like SIGTERM (Node's default
+//    would end the process at once and leave the embedded postmaster behind).
 // Every line goes through the JSON logger.
 import { inspect } from 'node:util';
 import { ConfigError } from '../config/index.ts';
@@ -17,6 +20,8 @@ import { createLogger, type Level, type Logger } from '../logger.ts';
 export interface Stoppable {
   log: Logger;
   shutdownTimeoutMs: number;
+  /** SIGHUP reloads something (the TLS pair) rather than stopping */
+  reloadsOnHup: boolean;
   /** stop accepting, finish in-flight requests, close the pool, stop the embedded database */
   stop(): Promise<void>;
   /** close every open connection, whatever it is doing */
@@ -80,6 +85,9 @@ export async function runUntilSignalled(start: () => Promise<Stoppable>): Promis
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', (signal: NodeJS.Signals) => {
+    if (!registry?.reloadsOnHup) onSignal(signal);
+  });
 
   try {
     registry = await start();

@@ -124,3 +124,11 @@ test('a second signal exits at once, stopping the embedded PostgreSQL immediatel
   // every line it printed is JSON
   expect(s.output().trim().split('\n').filter((l) => !l.startsWith('{'))).toEqual([]);
 });
+
+test('without TLS, SIGHUP (a terminal hang-up) is a graceful stop, not an abrupt end that would orphan the postmaster', async () => {
+  const { s, pm } = await start();
+  process.kill(s.pid, 'SIGHUP');
+  expect(await s.exited).toBe(0);
+  expect(s.logged('stop signal received, finishing in-flight requests')[0]).toMatchObject({ signal: 'SIGHUP' });
+  expect(await gone(pm)).toBe(true);
+});

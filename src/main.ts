@@ -2,6 +2,9 @@
 import type { Server } from 'node:http';
 import { createApp } from './app.ts';
 import { createHttpServer } from './http/server.ts';
+import { loadTlsPair, watchTlsFiles, describeCertificate } from './http/tls.ts';
+import { databaseTarget, retryWhileUnreachable } from './db/connect-retry.ts';
+import type { Stoppable } from './lifecycle/shutdown.ts';
 import { createAuth } from './auth/service.ts';
 import { loadAuthConfig } from './config/auth.ts';
 import { loadConfig, type Config } from './config/index.ts';
@@ -20,10 +23,9 @@ import { loadRetentionConfig } from './config/retention.ts';
 import { startRetentionWorker } from './registry/retention/worker.ts';
 import { startWebhookWorker } from './registry/webhooks.ts';
 
-export interface RunningRegistry {
+export interface RunningRegistry extends Stoppable {
   url: string;
   config: Config;
-  stop(): Promise<void>;
 }
 
 export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<RunningRegistry> {
@@ -41,8 +43,13 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
   }
   let pool: DatabasePool | null = null;
   try {
-    pool = await openPool(databaseUrl, { maximumPoolSize: config.dbPoolSize });
-    const applied = await migrate(pool);
+    // an external database may come up after Bollard (src/db/connect-retry.ts)
+    const dbUrl = databaseUrl;
+    const opened = await retryWhileUnreachable(() => openMigrated(dbUrl, config.dbPoolSize), {
+      timeoutMs: embedded ? 0 : config.dbConnectTimeoutMs, target: databaseTarget(databaseUrl), log,
+    });
+    pool = opened.pool;
+    const applied = opened.applied;
     if (applied.length > 0) log.info('migrations applied', { applied });
     const store = await createBlobStore(config);
     const manifestCache = new ManifestCache();
@@ -67,19 +74,29 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
       ...(config.trustProxy !== undefined ? { trustProxy: config.trustProxy } : {}),
       limits: config.http,
     });
-    const server = await listen(app, config);
+    const tlsPair = config.tls ? await loadTlsPair(config.tls) : undefined;
+    const server = await listen(app, config, tlsPair);
+    const tlsWatch = config.tls && tlsPair ? watchTlsFiles(server as unknown as Parameters<typeof watchTlsFiles>[0], config.tls, tlsPair, log) : null;
     const gc = gcConfig.enabled ? startGcWorker({ pool, store }, gcConfig, log) : null;
     const retention = startRetentionWorker(pool, retentionConfig.intervalSeconds, log);
     const webhooks = webhookConfig.enabled ? startWebhookWorker(pool, webhookConfig, log) : null;
-    const url = `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${addressPort(server)}`;
+    const url = `${tlsPair ? 'https' : 'http'}://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${addressPort(server)}`;
     log.info('bollard listening', {
       url, storage: store.name, dataDir: config.dataDir, embeddedPostgres: embedded !== null, auth: authConfig.mode,
-      gc: gc !== null, webhooks: webhooks !== null,
+      gc: gc !== null, webhooks: webhooks !== null, ...(tlsPair ? { tls: describeCertificate(tlsPair.cert) } : {}),
     });
     return {
       url,
       config,
+      log,
+      shutdownTimeoutMs: config.shutdownTimeoutMs,
+      reloadsOnHup: tlsWatch !== null,
+      closeConnections: () => server.closeAllConnections(),
+      abort: async () => {
+        await embedded?.abort();
+      },
       stop: async () => {
+        tlsWatch?.stop();
         await gc?.stop();
         await retention.stop();
         await webhooks?.stop();
@@ -94,9 +111,20 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
   }
 }
 
-function listen(app: ReturnType<typeof createApp>, config: Config): Promise<Server> {
+/** slonik connects when the pool is made: a pool whose migration failed is ended, for the next attempt to start afresh. */
+async function openMigrated(url: string, size: number): Promise<{ pool: DatabasePool; applied: string[] }> {
+  const pool = await openPool(url, { maximumPoolSize: size });
+  try {
+    return { pool, applied: await migrate(pool) };
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
+}
+
+function listen(app: ReturnType<typeof createApp>, config: Config, tls: { cert: Buffer; key: Buffer } | undefined): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = createHttpServer(app, config.http);
+    const server = createHttpServer(app, config.http, tls);
     server.once('listening', () => resolve(server));
     server.once('error', reject);
     server.listen(config.listen.port, config.listen.host);

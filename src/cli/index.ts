@@ -1,11 +1,12 @@
 // The `bollard` command line: one home for every operator command.
 import { inspect } from 'node:util';
 import { ConfigError, loadConfig } from '../config/index.ts';
-import { startEmbeddedPostgres } from '../db/embedded.ts';
+import { openCommandDatabase } from '../db/embedded-attach.ts';
 import { migrate } from '../db/migrate.ts';
 import { openPool } from '../db/pool.ts';
 import { createLogger } from '../logger.ts';
-import { serve, type RunningRegistry } from '../main.ts';
+import { serve } from '../main.ts';
+import { runUntilSignalled } from '../lifecycle/shutdown.ts';
 import { ACCESS_USAGE, runGrants, runUsers, UsageError } from './access.ts';
 import { MAINTENANCE_USAGE, runGc, runScrub } from './maintenance.ts';
 import { withDatabase } from './database.ts';
@@ -27,43 +28,20 @@ ${WEBHOOKS_USAGE}
 configuration is read from the environment; see README.md`;
 
 async function runServe(): Promise<void> {
-  // Handlers first: a signal that arrives while the registry starts (the embedded
-  // PostgreSQL may be starting) must not kill the process outright and orphan it;
-  // it stops the registry as soon as it is up.
-  let registry: RunningRegistry | null = null;
-  let signalled: string | null = null;
-  const finish = (running: RunningRegistry) => {
-    process.stderr.write(`received ${signalled}, finishing in-flight requests\n`);
-    running.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        process.stderr.write(`shutdown failed: ${describeError(err)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  const stop = (signal: string) => {
-    if (signalled) return;
-    signalled = signal;
-    if (registry) finish(registry);
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  registry = await serve();
-  if (signalled) finish(registry);
+  await runUntilSignalled(() => serve());
 }
 
 async function runMigrate(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
-  const embedded = config.databaseUrl ? null : await startEmbeddedPostgres(config.dataDir, config.embeddedPostgresPort, log);
-  const pool = await openPool(config.databaseUrl ?? (embedded as { url: string }).url);
+  const db = await openCommandDatabase(config, log);
+  const pool = await openPool(db.url);
   try {
     const applied = await migrate(pool);
     process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
   } finally {
     await pool.end();
-    await embedded?.stop();
+    await db.release();
   }
 }
 

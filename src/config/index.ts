@@ -30,6 +30,10 @@ export const EnvSchema = z.object({
   BOLLARD_BODY_IDLE_TIMEOUT: z.coerce.number().int().min(0).max(86_400).default(60),
   BOLLARD_MAX_UPLOADS: z.coerce.number().int().min(0).max(100_000).default(128),
   BOLLARD_DB_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(20),
+  BOLLARD_SHUTDOWN_TIMEOUT: z.coerce.number().int().min(0).max(86_400).default(30),
+  BOLLARD_DB_CONNECT_TIMEOUT: z.coerce.number().int().min(0).max(86_400).default(60),
+  BOLLARD_TLS_CERT_FILE: z.string().min(1).optional(),
+  BOLLARD_TLS_KEY_FILE: z.string().min(1).optional(),
   BOLLARD_STORAGE: z.enum(['fs', 's3']).default('fs'),
   BOLLARD_FS_DIRECT_IO: bool.default(true),
   BOLLARD_HASH_THREADS: z.coerce.number().int().min(0).max(64).optional(),
@@ -96,6 +100,12 @@ export interface Config {
     /** Upload requests with a body at once; 0: unlimited. */
     maxUploads: number;
   };
+  /** After a stop signal, how long in-flight requests may take before their connections are closed. */
+  shutdownTimeoutMs: number;
+  /** How long serve retries an external database that does not answer at start. */
+  dbConnectTimeoutMs: number;
+  /** Serve HTTPS with this PEM pair (src/http/tls.ts); undefined: plain HTTP. */
+  tls: { certFile: string; keyFile: string } | undefined;
 }
 
 function isProxyAddress(a: string): boolean {
@@ -129,6 +139,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const host = e.BOLLARD_LISTEN.slice(0, idx).replace(/^\[|\]$/g, '');
   const port = Number(e.BOLLARD_LISTEN.slice(idx + 1));
   if (port > 65535) throw new ConfigError('invalid configuration:\n  BOLLARD_LISTEN: port out of range');
+  if ((e.BOLLARD_TLS_CERT_FILE === undefined) !== (e.BOLLARD_TLS_KEY_FILE === undefined)) {
+    throw new ConfigError('invalid configuration:\n  BOLLARD_TLS_CERT_FILE, BOLLARD_TLS_KEY_FILE: set both (HTTPS) or neither (HTTP)');
+  }
   return {
     listen: { host, port },
     dataDir: resolve(e.BOLLARD_DATA_DIR),
@@ -148,6 +161,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       bodyIdleMs: e.BOLLARD_BODY_IDLE_TIMEOUT * 1000,
       maxUploads: e.BOLLARD_MAX_UPLOADS,
     },
+    shutdownTimeoutMs: e.BOLLARD_SHUTDOWN_TIMEOUT * 1000,
+    dbConnectTimeoutMs: e.BOLLARD_DB_CONNECT_TIMEOUT * 1000,
+    tls: e.BOLLARD_TLS_CERT_FILE && e.BOLLARD_TLS_KEY_FILE ? { certFile: resolve(e.BOLLARD_TLS_CERT_FILE), keyFile: resolve(e.BOLLARD_TLS_KEY_FILE) } : undefined,
   };
 }
 

@@ -65,6 +65,14 @@ export async function clearLeftoverPostmaster(dir: string, ownerFile: string, lo
   throw new Error(`the PostgreSQL left running in ${dir} (pid ${pid}) did not stop; stop it and start Bollard again`);
 }
 
+/** The pid of a live postmaster working on `dir` (absolute), or null. */
+export async function livePostmasterOf(dir: string): Promise<number | null> {
+  const pid = Number.parseInt((await readFile(join(dir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0] ?? '', 10);
+  if (!(pid > 0)) return null;
+  const info = await processInfo(pid);
+  return info && !info.zombie && (await isPostmasterOf(info, dir)) ? pid : null;
+}
+
 async function isPostmasterOf(info: ProcessInfo, dir: string): Promise<boolean> {
   if (basename(info.argv0) !== 'postgres') return false;
   // the postmaster works in its data directory; without /proc, its -D argument tells

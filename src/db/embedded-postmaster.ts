@@ -96,6 +96,18 @@ export class Postmaster {
     }
   }
 
+  /**
+   * Immediate shutdown (SIGQUIT: backends quit at once, crash recovery at the next
+   * start, no data lost), SIGKILL if even that hangs: for an exit that cannot wait.
+   */
+  async stopNow(): Promise<void> {
+    for (const signal of ['SIGQUIT', 'SIGKILL'] as const) {
+      if (!this.running) return;
+      this.child.kill(signal);
+      if (await settlesWithin(this.exited, 5_000)) return;
+    }
+  }
+
   private readLines(child: ChildProcess, log: Logger, onLine: (line: string) => void): void {
     let partial = '';
     child.stderr?.setEncoding('utf8');

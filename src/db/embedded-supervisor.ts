@@ -17,6 +17,8 @@ export interface SupervisorOptions {
 export interface Supervisor {
   /** Ends the supervision and stops the server. */
   stop(): Promise<void>;
+  /** Ends the supervision and stops the server at once (immediate shutdown), even while stop() runs. */
+  abort(): Promise<void>;
 }
 
 export function supervise(first: Postmaster, start: () => Promise<Postmaster>, log: Logger, opts: SupervisorOptions = {}): Supervisor {
@@ -77,6 +79,13 @@ export function supervise(first: Postmaster, start: () => Promise<Postmaster>, l
       await starting;
       await current?.stop();
       current = null;
+    },
+    abort: async () => {
+      stopping = true;
+      if (timer) clearTimeout(timer);
+      // a server still starting is not waited for: it is this process's child and
+      // in its own process group, and the next start clears it as a leftover
+      await current?.stopNow();
     },
   };
 }

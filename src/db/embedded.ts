@@ -19,10 +19,14 @@ import { supervise } from './embedded-supervisor.ts';
 export interface EmbeddedDatabase {
   url: string;
   stop(): Promise<void>;
+  /** Immediate shutdown, for a process that must exit now (a second stop signal). */
+  abort(): Promise<void>;
 }
 
-const USER = 'bollard';
-const DATABASE = 'bollard';
+export const EMBEDDED_USER = 'bollard';
+const USER = EMBEDDED_USER;
+export const EMBEDDED_DATABASE = 'bollard';
+const DATABASE = EMBEDDED_DATABASE;
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
 
 /**
@@ -92,6 +96,10 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
     stop: async () => {
       await supervisor.stop();
       log.info('embedded postgres stopped');
+    },
+    abort: async () => {
+      await supervisor.abort();
+      log.warn('embedded postgres stopped at once (immediate shutdown)');
     },
   };
 }

@@ -8,7 +8,8 @@
 //    is answered as Node would (400, 431, 408, empty body), but the connection is
 //    ended and what the client still sends is read and dropped, so the answer
 //    arrives instead of being lost to a reset.
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Express } from 'express';
 import { RegistryError } from '../errors/codes.ts';
@@ -34,20 +35,23 @@ function refuse(socket: Duplex, status: number): void {
   setTimeout(() => socket.destroy(), DRAIN_MS).unref();
 }
 
-export function createHttpServer(app: Express, timeouts: ServerTimeouts): Server {
-  const server = createServer({
+/** With `tls` (a PEM certificate and key, src/http/tls.ts) it serves HTTPS, with the same limits and answers. */
+export function createHttpServer(app: Express, timeouts: ServerTimeouts, tls?: { cert: Buffer; key: Buffer }): Server {
+  const options = {
     // large blobs may stream for a long time: a stalled body is cut by the idle-body timeout instead
     requestTimeout: 0,
     headersTimeout: timeouts.headersTimeoutMs,
     // how often late headers are looked for (Node's default, 30 s, would let a slow client hold twice the timeout)
     connectionsCheckingInterval: Math.min(1000, timeouts.headersTimeoutMs),
-  }, (req, res) => {
+  };
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     // express 5 gives req and res its own prototypes in app.handle, before any routing
     (app as unknown as (q: typeof req, r: typeof res, done: (err?: unknown) => void) => void)(req, res, (err?: unknown) => {
       const answer = err instanceof RegistryError ? err : new RegistryError('NAME_UNKNOWN', 'no API endpoint at this request target');
       sendError(res as Parameters<typeof sendError>[0], answer, req.method);
     });
-  });
+  };
+  const server: Server = tls ? createHttpsServer({ ...options, ...tls }, handle) : createServer(options, handle);
   server.keepAliveTimeout = 65_000;
   server.on('connect', (_req, socket: Duplex) => refuse(socket, 405));
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {

@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from '../config/index.ts';
 import { startEmbeddedPostgres } from '../db/embedded.ts';
 import { migrate } from '../db/migrate.ts';
 import { openPool } from '../db/pool.ts';
-import { createLogger } from '../logger.ts';
+import { createLogger, printLine } from '../logger.ts';
 import { serve, type RunningRegistry } from '../main.ts';
 import { ACCESS_USAGE, runGrants, runUsers, UsageError } from './access.ts';
 import { MAINTENANCE_USAGE, runGc, runScrub } from './maintenance.ts';
@@ -33,11 +33,11 @@ async function runServe(): Promise<void> {
   let registry: RunningRegistry | null = null;
   let signalled: string | null = null;
   const finish = (running: RunningRegistry) => {
-    process.stderr.write(`received ${signalled}, finishing in-flight requests\n`);
+    printLine('info', 'signal received, finishing in-flight requests', { signal: signalled });
     running.stop().then(
       () => process.exit(0),
       (err: unknown) => {
-        process.stderr.write(`shutdown failed: ${describeError(err)}\n`);
+        printLine('error', 'shutdown failed', { error: describeError(err) });
         process.exit(1);
       },
     );
@@ -49,6 +49,11 @@ async function runServe(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // Node would print the stack as plain text; the exit (code 1) is the same
+  process.on('uncaughtException', (err, origin) => {
+    printLine('error', 'fatal: uncaught exception', { origin, error: describeError(err) });
+    process.exit(1);
+  });
   registry = await serve();
   if (signalled) finish(registry);
 }
@@ -95,11 +100,12 @@ export async function main(argv: string[]): Promise<void> {
       process.stderr.write(`bollard ${command}: ${err.message}\n`);
       process.exit(2);
     }
+    // JSON like every other line Bollard prints, so a log collector keeps the reason whole
     if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
+      printLine('error', err.message, { command });
       process.exit(2);
     }
-    process.stderr.write(`bollard ${command} failed: ${describeError(err)}\n`);
+    printLine('error', `bollard ${command} failed`, { command, error: describeError(err) });
     process.exit(1);
   }
 }

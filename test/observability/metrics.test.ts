@@ -7,6 +7,9 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { createAuth } from '../../src/auth/service.ts';
 import { loadAuthConfig } from '../../src/config/auth.ts';
+import { loadGcConfig } from '../../src/config/gc.ts';
+import { startGcWorker } from '../../src/registry/gc-worker.ts';
+import { scrub } from '../../src/registry/scrub.ts';
 import { createLogger } from '../../src/logger.ts';
 import { pushBlob, pushManifest } from '../support/client.ts';
 import { emptyConfig, imageManifest, OCI_MANIFEST, randomBlob } from '../support/fixtures.ts';
@@ -119,4 +122,19 @@ test('/healthz and /readyz answer 200 with JSON while the database and storage a
   const ready = await request(reg.app).get('/readyz');
   expect(ready.status).toBe(200);
   expect(ready.body).toEqual({ status: 'ready', checks: { database: 'ok', storage: 'ok' } });
+});
+
+test('a collector pass, its sweep and a scrub are counted', async () => {
+  const before = (await scrape()).samples;
+  const gc = startGcWorker({ pool: reg.pool, store: reg.store }, loadGcConfig({}), createLogger('silent'));
+  await gc.runOnce();
+  await gc.stop();
+  await scrub({ pool: reg.pool, store: reg.store });
+  const { samples } = await scrape();
+  const moved = (name: string, labels: Record<string, string> = {}) => valueOf(samples, name, labels) - valueOf(before, name, labels);
+  expect(moved('bollard_gc_runs_total', { outcome: 'ok' })).toBe(1);
+  expect(moved('bollard_gc_runs_total', { outcome: 'failed' })).toBe(0);
+  expect(moved('bollard_upload_sweep_runs_total')).toBe(1);
+  expect(moved('bollard_scrub_runs_total', { outcome: 'ok' })).toBe(1);
+  expect(moved('bollard_scrub_problems_total')).toBe(0);
 });

@@ -25,7 +25,7 @@ if (major < 24) {
   try {
     nodeBin = join(dirname(require.resolve('node/package.json')), 'bin', 'node');
   } catch {
-    process.stderr.write(`bollard needs Node 24 or newer (this is ${process.version}); run npm install first\n`);
+    printLine('error', `bollard needs Node 24 or newer (this is ${process.version}); run npm install first`);
     process.exit(1);
   }
   const child = spawn(nodeBin, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
@@ -38,6 +38,11 @@ if (major < 24) {
   await run();
 }
 
+/** A JSON line as src/logger.ts writes them: this file runs before (or without) the TypeScript sources. */
+function printLine(level, msg) {
+  process.stderr.write(`${JSON.stringify({ level, time: new Date().toISOString(), msg })}\n`);
+}
+
 async function run() {
   // Node strips TypeScript types with a WASM compiler that costs ~30 MB of
   // memory when loaded; the compile cache keeps the stripped sources on disk,
@@ -46,7 +51,7 @@ async function run() {
   enableCompileCache?.();
   process.removeAllListeners('warning');
   process.on('warning', (w) => {
-    if (w.name !== 'ExperimentalWarning') process.stderr.write(`${w.name}: ${w.message}\n`);
+    if (w.name !== 'ExperimentalWarning') printLine('warn', `${w.name}: ${w.message}`);
   });
   const { main } = await import('../src/cli/index.ts');
   await main(process.argv.slice(2));

@@ -5,14 +5,19 @@ import { RegistryError } from './errors/codes.ts';
 import { defaultHashThreads } from './digest/hash-pool.ts';
 import type { Logger } from './logger.ts';
 import type { Auth } from './auth/service.ts';
+import { accessLog, inRequestContext } from './http/access-log.ts';
 import { dispatcher } from './http/dispatch.ts';
 import { errorHandler } from './http/errors.ts';
 import { requestLimits, type HttpLimits } from './http/limits.ts';
+import { metricsRouter, recordExchange, storageObserver } from './http/metrics.ts';
+import { probesRouter } from './http/probes.ts';
 import type { RegistryContext, RegistryOptions } from './registry/context.ts';
 import { HasherCache } from './registry/hasher-cache.ts';
 import { KeptLeases } from './registry/kept-leases.ts';
 import { ManifestCache } from './registry/manifest-cache.ts';
+import { createMetrics, type Metrics } from './observability/metrics.ts';
 import type { BlobStore } from './storage/blob-store.ts';
+import { instrumentStore } from './storage/instrumented.ts';
 
 export interface AppDeps {
   pool: DatabasePool;
@@ -33,12 +38,17 @@ export interface AppDeps {
   trustProxy?: number | readonly string[];
   /** Idle-body timeout and the concurrent upload limit; absent: none. */
   limits?: HttpLimits;
+  /** The process's metrics, shared with what main.ts runs beside the app; absent: the app's own. */
+  metrics?: Metrics;
+  /** false when /metrics and the probes are served on a listener of their own (BOLLARD_METRICS_LISTEN). */
+  opsEndpoints?: boolean;
 }
 
 export function createApp(deps: AppDeps): Express {
+  const metrics = deps.metrics ?? createMetrics(deps.pool);
   const ctx: RegistryContext = {
     pool: deps.pool,
-    store: deps.store,
+    store: instrumentStore(deps.store, storageObserver(metrics)),
     options: deps.options,
     hashers: new HasherCache({ threads: deps.options.hashThreads ?? defaultHashThreads() }),
     manifests: deps.manifestCache ?? new ManifestCache(),
@@ -49,11 +59,14 @@ export function createApp(deps: AppDeps): Express {
   app.disable('etag');
   app.set('query parser', 'simple');
   if (deps.trustProxy !== undefined) app.set('trust proxy', typeof deps.trustProxy === 'number' ? deps.trustProxy : [...deps.trustProxy]);
+  app.use(accessLog(deps.log, recordExchange(metrics)));
+  // ahead of auth and limits: probes and scrapes need no token and are never refused as busy
+  if (deps.opsEndpoints !== false) app.use(metricsRouter(metrics), probesRouter(deps));
   if (deps.limits) app.use(requestLimits(deps.limits));
   app.use(dispatcher({ ctx, auth: deps.auth ?? null }));
   app.use((req, _res, next) => {
     next(new RegistryError('NAME_UNKNOWN', `no API endpoint at ${req.path}`));
   });
-  app.use(errorHandler(deps.log));
+  app.use(inRequestContext(errorHandler(deps.log)));
   return app;
 }

@@ -1,6 +1,10 @@
 // `bollard serve`: configuration, dependencies, listen, graceful shutdown.
 import type { Server } from 'node:http';
 import { createApp } from './app.ts';
+import { createOpsApp } from './ops-app.ts';
+import { storageObserver } from './http/metrics.ts';
+import { createMetrics } from './observability/metrics.ts';
+import { instrumentStore } from './storage/instrumented.ts';
 import { createHttpServer } from './http/server.ts';
 import { loadTlsPair, watchTlsFiles, describeCertificate } from './http/tls.ts';
 import { databaseTarget, retryWhileUnreachable } from './db/connect-retry.ts';
@@ -51,7 +55,8 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
     pool = opened.pool;
     const applied = opened.applied;
     if (applied.length > 0) log.info('migrations applied', { applied });
-    const store = await createBlobStore(config);
+    const metrics = createMetrics(pool);
+    const store = instrumentStore(await createBlobStore(config), storageObserver(metrics));
     const manifestCache = new ManifestCache();
     const openPoolRef = pool;
     const keptLeases = new KeptLeases(pool);
@@ -72,17 +77,19 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
       pool, store, log, options: config, manifestCache, keptLeases,
       ...(auth ? { auth } : {}),
       ...(config.trustProxy !== undefined ? { trustProxy: config.trustProxy } : {}),
-      limits: config.http,
+      limits: config.http, metrics, opsEndpoints: config.metricsListen === undefined,
     });
     const tlsPair = config.tls ? await loadTlsPair(config.tls) : undefined;
-    const server = await listen(app, config, tlsPair);
+    const server = await listen(app, config.listen, config, tlsPair);
     const tlsWatch = config.tls && tlsPair ? watchTlsFiles(server as unknown as Parameters<typeof watchTlsFiles>[0], config.tls, tlsPair, log) : null;
+    // the metrics address is an internal one: plain HTTP
+    const opsServer = config.metricsListen ? await listen(createOpsApp({ metrics, pool, store, log }), config.metricsListen, config) : null;
     const gc = gcConfig.enabled ? startGcWorker({ pool, store }, gcConfig, log) : null;
     const retention = startRetentionWorker(pool, retentionConfig.intervalSeconds, log);
     const webhooks = webhookConfig.enabled ? startWebhookWorker(pool, webhookConfig, log) : null;
-    const url = `${tlsPair ? 'https' : 'http'}://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${addressPort(server)}`;
+    const url = urlOf(tlsPair ? 'https' : 'http', config.listen.host, server);
     log.info('bollard listening', {
-      url, storage: store.name, dataDir: config.dataDir, embeddedPostgres: embedded !== null, auth: authConfig.mode,
+      url, ...(opsServer ? { metricsUrl: urlOf('http', config.metricsListen?.host ?? '', opsServer) } : {}), storage: store.name, dataDir: config.dataDir, embeddedPostgres: embedded !== null, auth: authConfig.mode,
       gc: gc !== null, webhooks: webhooks !== null, ...(tlsPair ? { tls: describeCertificate(tlsPair.cert) } : {}),
     });
     return {
@@ -100,6 +107,8 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
         await gc?.stop();
         await retention.stop();
         await webhooks?.stop();
+        opsServer?.close();
+        opsServer?.closeAllConnections();
         // the listener goes last: its connection vouches for the leases of uploads still finishing
         await shutdown(server, openPoolRef, embedded, log, keptLeases, listener);
       },
@@ -122,13 +131,17 @@ async function openMigrated(url: string, size: number): Promise<{ pool: Database
   }
 }
 
-function listen(app: ReturnType<typeof createApp>, config: Config, tls: { cert: Buffer; key: Buffer } | undefined): Promise<Server> {
+function listen(app: ReturnType<typeof createApp>, at: { host: string; port: number }, config: Config, tls?: { cert: Buffer; key: Buffer }): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createHttpServer(app, config.http, tls);
     server.once('listening', () => resolve(server));
     server.once('error', reject);
-    server.listen(config.listen.port, config.listen.host);
+    server.listen(at.port, at.host);
   });
+}
+
+function urlOf(scheme: 'http' | 'https', host: string, server: Server): string {
+  return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${addressPort(server)}`;
 }
 
 function addressPort(server: Server): number {

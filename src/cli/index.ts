@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from '../config/index.ts';
 import { openCommandDatabase } from '../db/embedded-attach.ts';
 import { migrate } from '../db/migrate.ts';
 import { openPool } from '../db/pool.ts';
-import { createLogger } from '../logger.ts';
+import { createLogger, printLine } from '../logger.ts';
 import { serve } from '../main.ts';
 import { runUntilSignalled } from '../lifecycle/shutdown.ts';
 import { ACCESS_USAGE, runGrants, runUsers, UsageError } from './access.ts';
@@ -28,6 +28,11 @@ ${WEBHOOKS_USAGE}
 configuration is read from the environment; see README.md`;
 
 async function runServe(): Promise<void> {
+  // Node would print the stack as plain text; the exit (code 1) is the same
+  process.on('uncaughtException', (err, origin) => {
+    printLine('error', 'fatal: uncaught exception', { origin, error: describeError(err) });
+    process.exit(1);
+  });
   await runUntilSignalled(() => serve());
 }
 
@@ -73,11 +78,12 @@ export async function main(argv: string[]): Promise<void> {
       process.stderr.write(`bollard ${command}: ${err.message}\n`);
       process.exit(2);
     }
+    // JSON like every other line Bollard prints, so a log collector keeps the reason whole
     if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
+      printLine('error', err.message, { command });
       process.exit(2);
     }
-    process.stderr.write(`bollard ${command} failed: ${describeError(err)}\n`);
+    printLine('error', `bollard ${command} failed`, { command, error: describeError(err) });
     process.exit(1);
   }
 }

@@ -13,6 +13,7 @@ const listen = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'expec
 
 export const EnvSchema = z.object({
   BOLLARD_LISTEN: listen.default('127.0.0.1:5000'),
+  BOLLARD_METRICS_LISTEN: listen.optional(),
   BOLLARD_DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').optional(),
   BOLLARD_DELETE_ENABLED: bool.default(true),
@@ -76,6 +77,8 @@ export type StorageConfig =
 
 export interface Config {
   listen: { host: string; port: number };
+  /** Where /metrics and the probes are served instead of the main listener; undefined: on it. */
+  metricsListen: { host: string; port: number } | undefined;
   dataDir: string;
   /** Absent: run the embedded PostgreSQL under dataDir/postgres. */
   databaseUrl: string | undefined;
@@ -135,15 +138,12 @@ export function parseEnv<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEn
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parseEnv(EnvSchema, env);
-  const idx = e.BOLLARD_LISTEN.lastIndexOf(':');
-  const host = e.BOLLARD_LISTEN.slice(0, idx).replace(/^\[|\]$/g, '');
-  const port = Number(e.BOLLARD_LISTEN.slice(idx + 1));
-  if (port > 65535) throw new ConfigError('invalid configuration:\n  BOLLARD_LISTEN: port out of range');
   if ((e.BOLLARD_TLS_CERT_FILE === undefined) !== (e.BOLLARD_TLS_KEY_FILE === undefined)) {
     throw new ConfigError('invalid configuration:\n  BOLLARD_TLS_CERT_FILE, BOLLARD_TLS_KEY_FILE: set both (HTTPS) or neither (HTTP)');
   }
   return {
-    listen: { host, port },
+    listen: hostPort('BOLLARD_LISTEN', e.BOLLARD_LISTEN),
+    metricsListen: e.BOLLARD_METRICS_LISTEN === undefined ? undefined : hostPort('BOLLARD_METRICS_LISTEN', e.BOLLARD_METRICS_LISTEN),
     dataDir: resolve(e.BOLLARD_DATA_DIR),
     databaseUrl: e.DATABASE_URL,
     embeddedPostgresPort: e.BOLLARD_EMBEDDED_PG_PORT,
@@ -165,6 +165,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbConnectTimeoutMs: e.BOLLARD_DB_CONNECT_TIMEOUT * 1000,
     tls: e.BOLLARD_TLS_CERT_FILE && e.BOLLARD_TLS_KEY_FILE ? { certFile: resolve(e.BOLLARD_TLS_CERT_FILE), keyFile: resolve(e.BOLLARD_TLS_KEY_FILE) } : undefined,
   };
+}
+
+function hostPort(variable: string, value: string): { host: string; port: number } {
+  const idx = value.lastIndexOf(':');
+  const port = Number(value.slice(idx + 1));
+  if (port > 65535) throw new ConfigError(`invalid configuration:\n  ${variable}: port out of range`);
+  return { host: value.slice(0, idx).replace(/^\[|\]$/g, ''), port };
 }
 
 function storageConfig(e: z.infer<typeof EnvSchema>): StorageConfig {

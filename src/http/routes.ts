@@ -112,6 +112,18 @@ export const ROUTES: readonly Route[] = [
   },
 ];
 
+/**
+ * The operations endpoints (http/metrics.ts, http/probes.ts): served ahead of the
+ * table and of the upload limit, on the main listener or on BOLLARD_METRICS_LISTEN,
+ * and open by design: scrapers and orchestrators carry no token, and they reveal no
+ * repository content.
+ */
+export const OPERATIONS: ReadonlyArray<{ label: string; methods: readonly ['GET']; access: 'public' }> = [
+  { label: '/metrics', methods: ['GET'], access: 'public' },
+  { label: '/healthz', methods: ['GET'], access: 'public' },
+  { label: '/readyz', methods: ['GET'], access: 'public' },
+];
+
 /** Prefixes matched as express matched them: case-insensitively, the bare prefix included. */
 export const NAMESPACES: readonly Namespace[] = [
   // a valid token of any scope before the 404, so that the 404 tells nobody unauthenticated which paths exist

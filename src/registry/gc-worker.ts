@@ -5,6 +5,7 @@
 import type { GcConfig } from '../config/gc.ts';
 import type { Logger } from '../logger.ts';
 import { queueDepths } from '../db/gc.ts';
+import { countGcRun, countUploadSweep } from '../shared/telemetry.ts';
 import { collectGarbage, type GcDeps } from './gc.ts';
 import { runEvery, type Periodic } from './periodic.ts';
 import { sweepAbandoned, sweepAll } from './sweep.ts';
@@ -20,9 +21,12 @@ export function startGcWorker(deps: GcDeps, config: GcConfig, log: Logger): Peri
 
   const pass = async () => {
     const started = Date.now();
+    let collected = false;
     try {
       const gc = await collectGarbage(deps, config.policy);
       const count = (t: string) => gc.deleted.filter((d) => d.target === t).length;
+      countGcRun('ok', { blobs: count('blob'), bytes: gc.bytesFreed });
+      collected = true;
       totals.passes += 1;
       totals.manifests += count('manifest');
       totals.links += count('link');
@@ -37,11 +41,13 @@ export function startGcWorker(deps: GcDeps, config: GcConfig, log: Logger): Peri
       if (Date.now() - lastSweep >= config.sweep.intervalSeconds * 1000) {
         lastSweep = lastAbandonedSweep = Date.now();
         const sweep = await sweepAll(deps, config.sweep);
+        countUploadSweep();
         log.info('sweep pass', { ...sweep, ms: Date.now() - lastSweep });
       } else if (Date.now() - lastAbandonedSweep >= (config.sweep.resumeWindow * 1000) / 4) {
         // interrupted uploads give their bytes back within 1.25 resume windows
         lastAbandonedSweep = Date.now();
         const swept = await sweepAbandoned(deps, config.sweep);
+        countUploadSweep();
         if (swept.expiredSessions + swept.orphanUploads > 0) log.info('abandoned uploads swept', { ...swept, ms: Date.now() - lastAbandonedSweep });
       }
       if (Date.now() - lastStatus >= STATUS_EVERY_MS) {
@@ -50,6 +56,7 @@ export function startGcWorker(deps: GcDeps, config: GcConfig, log: Logger): Peri
       }
     } catch (err) {
       totals.failures += 1;
+      if (!collected) countGcRun('failed');
       log.warn('gc pass failed; retrying next interval', { error: err instanceof Error ? err.message : String(err) });
     }
   };

@@ -8,6 +8,7 @@ import { lockBlob } from '../db/blobs.ts';
 import { appendEvent } from '../db/events.ts';
 import * as q from '../db/gc.ts';
 import { createBlake3 } from '../digest/blake3.ts';
+import { countScrubRun } from '../shared/telemetry.ts';
 import { blobKey, StorageError, type BlobStore } from '../storage/blob-store.ts';
 
 export interface ScrubDeps {
@@ -31,6 +32,17 @@ export interface ScrubReport {
 }
 
 export async function scrub(deps: ScrubDeps, opts: { onProgress?: (checked: number) => void } = {}): Promise<ScrubReport> {
+  try {
+    const report = await scrubAll(deps, opts);
+    countScrubRun('ok', report.findings.length);
+    return report;
+  } catch (err) {
+    countScrubRun('failed');
+    throw err;
+  }
+}
+
+async function scrubAll(deps: ScrubDeps, opts: { onProgress?: (checked: number) => void }): Promise<ScrubReport> {
   const report: ScrubReport = { checked: 0, bytes: 0, findings: [] };
   let after = 0;
   for (;;) {

@@ -7,6 +7,7 @@ import type { WebhookConfig } from '../config/webhooks.ts';
 import { eventsById, type EventRow } from '../db/event-log.ts';
 import { claimDeliveries, markDelivered, markFailed, outboxBacklog, releaseLeases, type ClaimedDelivery } from '../db/webhooks.ts';
 import type { Logger } from '../logger.ts';
+import { countWebhookDelivery } from '../shared/telemetry.ts';
 import { toJournalEvent } from './journal.ts';
 import { SIGNATURE_HEADER, signatureHeader } from './webhook-signature.ts';
 
@@ -47,11 +48,13 @@ export function startWebhookWorker(pool: DatabasePool, config: WebhookConfig, lo
     const result = await post(c, event, config.timeoutMs, stopping.signal);
     if (result === null) {
       metrics.delivered++;
+      countWebhookDelivery('delivered');
       await markDelivered(pool, c.id, token);
       return 'delivered';
     }
     if (stopping.signal.aborted) return 'abandoned';
     metrics.failed++;
+    countWebhookDelivery('failed');
     const delay = backoff(config, c.attempts);
     log.debug('webhook delivery failed', { endpoint: c.url, event: event.id, attempt: c.attempts + 1, retryInMs: delay, error: result });
     await markFailed(pool, c.id, token, delay, result);

@@ -4,6 +4,7 @@ import type { DatabasePool } from 'slonik';
 import type { Logger } from '../../logger.ts';
 import type { RetentionItem } from './plan.ts';
 import { runEvery, type Periodic } from '../periodic.ts';
+import { countRetentionRun } from '../../shared/telemetry.ts';
 import { runRetention } from './run.ts';
 
 export function startRetentionWorker(pool: DatabasePool, intervalSeconds: number, log: Logger): Pick<Periodic, 'stop'> {
@@ -13,14 +14,18 @@ export function startRetentionWorker(pool: DatabasePool, intervalSeconds: number
     const started = Date.now();
     try {
       const report = await runRetention(pool, { dryRun: false });
-      if (report === null) log.debug('retention pass skipped: another process is running one');
-      else {
+      if (report === null) {
+        countRetentionRun('skipped');
+        log.debug('retention pass skipped: another process is running one');
+      } else {
         const tags = report.items.filter((i) => i.kind === 'tag').length;
+        countRetentionRun('ok', report.items.length - tags);
         log.info('retention pass', { deletedTags: tags, deletedManifests: report.items.length - tags, ms: Date.now() - started });
         for (const [repository, n] of perRepository(report.items)) log.info('retention deleted', { repository, ...n });
         for (const item of report.items) log.debug('retention deleted item', { ...item });
       }
     } catch (err) {
+      countRetentionRun('failed');
       log.warn('retention pass failed', { error: err instanceof Error ? err.message : String(err) });
     }
   };

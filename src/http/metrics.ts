@@ -1,0 +1,35 @@
+// GET /metrics (Prometheus text) and what the HTTP layer and the storage feed
+// into the app's metrics (src/observability/metrics.ts).
+import { Router } from 'express';
+import type { Metrics } from '../observability/metrics.ts';
+import type { StorageObserver } from '../storage/instrumented.ts';
+import type { Exchange } from './access-log.ts';
+
+export function recordExchange(metrics: Metrics): (x: Exchange) => void {
+  return (x) => {
+    metrics.http.requests.inc({ method: x.method, route: x.route, status: String(x.status) });
+    metrics.http.duration.observe({ method: x.method, route: x.route }, x.seconds);
+    metrics.http.bytesIn.inc({ route: x.route }, x.bytesIn);
+    metrics.http.bytesOut.inc({ route: x.route }, x.bytesOut);
+  };
+}
+
+export function storageObserver(metrics: Metrics): StorageObserver {
+  return {
+    observe(driver, operation, seconds, failed) {
+      metrics.storage.duration.observe({ driver, operation }, seconds);
+      if (failed) metrics.storage.errors.inc({ driver, operation });
+    },
+  };
+}
+
+export function metricsRouter(metrics: Metrics): Router {
+  const router = Router();
+  router.get('/metrics', async (_req, res) => {
+    const body = await metrics.registry.metrics();
+    res.setHeader('Content-Type', metrics.registry.contentType);
+    res.setHeader('Cache-Control', 'no-store');
+    res.end(body);
+  });
+  return router;
+}

@@ -1,8 +1,11 @@
 // Access-control configuration, read from the environment and validated once,
 // separately from the core config: BOLLARD_AUTH=none keeps the registry open.
 import { z } from 'zod';
-import { externalIssuerConfig, EXTERNAL_ENV, type ExternalIssuerConfig } from './external-issuer.ts';
+import type { AuthConfig } from '../auth/options.ts';
+import { externalIssuerConfig, EXTERNAL_ENV } from './external-issuer.ts';
 import { ConfigError, parseEnv } from './index.ts';
+
+export type { AuthConfig };
 
 const seconds = (min: number, max: number, dflt: number) => z.coerce.number().int().min(min).max(max).default(dflt);
 
@@ -23,21 +26,6 @@ export const AuthEnvSchema = z.object({
   BOLLARD_AUTH_LOGIN_WINDOW: seconds(1, 86_400, 300),
   ...EXTERNAL_ENV,
 });
-
-export interface AuthConfig {
-  mode: 'none' | 'token';
-  realm: string | null;
-  service: string;
-  issuer: string;
-  tokenTtlSeconds: number;
-  refreshTtlSeconds: number;
-  signingKey: { pem: string } | { file: string } | null;
-  adminPassword: string | null;
-  /** Failed logins tolerated per client address and per login name in one window. */
-  loginLimits: { perClient: number; perUser: number; windowSeconds: number };
-  /** Tokens of another issuer accepted on /v2, besides ours. */
-  external: ExternalIssuerConfig | null;
-}
 
 export function loadAuthConfig(env: NodeJS.ProcessEnv = process.env): AuthConfig {
   const e = parseEnv(AuthEnvSchema, env);

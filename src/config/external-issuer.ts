@@ -3,7 +3,8 @@
 // must name, and the signature algorithms allowed. Asymmetric algorithms only:
 // `none` and HS* (a shared secret, the classic confusion with a public key) are refused.
 import { z } from 'zod';
-import { ConfigError } from './index.ts';
+import type { ExternalIssuerConfig, KeySource } from '../auth/options.ts';
+import { ConfigError } from '../shared/config-error.ts';
 
 export const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 
@@ -17,15 +18,6 @@ export const EXTERNAL_ENV = {
 };
 
 type ExternalEnv = { [K in keyof typeof EXTERNAL_ENV]?: string | undefined };
-
-export type KeySource = { jwksUrl: string } | { jwksFile: string } | { pemFile: string };
-
-export interface ExternalIssuerConfig {
-  keys: KeySource;
-  issuer: string;
-  audience: string;
-  algorithms: string[];
-}
 
 function fail(line: string): never {
   throw new ConfigError(`invalid configuration:\n  ${line}`);

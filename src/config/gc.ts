@@ -1,6 +1,6 @@
 // Garbage collection and sweep configuration, read from the environment (all in seconds).
 import { z } from 'zod';
-import type { GcPolicy } from '../shared/policies.ts';
+import type { GcConfig } from '../registry/gc-worker.ts';
 import { bool, parseEnv } from './index.ts';
 
 const seconds = (dflt: number, min = 0) => z.coerce.number().int().min(min).max(10 * 365 * 86_400).default(dflt);
@@ -20,13 +20,6 @@ export const GcEnvSchema = z.object({
   /** A session whose request was cut off (or whose process was killed) waits this long to be resumed. */
   BOLLARD_UPLOAD_RESUME_WINDOW: seconds(3600, 5),
 });
-
-export interface GcConfig {
-  enabled: boolean;
-  intervalSeconds: number;
-  policy: GcPolicy;
-  sweep: { intervalSeconds: number; grace: number; sessionIdle: number; resumeWindow: number };
-}
 
 export function loadGcConfig(env: NodeJS.ProcessEnv = process.env): GcConfig {
   const e = parseEnv(GcEnvSchema, env);

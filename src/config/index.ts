@@ -4,6 +4,11 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { defaultHashThreads } from '../digest/hash-pool.ts';
+import { ConfigError } from '../shared/config-error.ts';
+import type { StorageConfig } from '../storage/options.ts';
+
+export { ConfigError };
+export type { StorageConfig };
 
 export const bool = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])
@@ -46,30 +51,6 @@ export const EnvSchema = z.object({
 
 const MiB = 1024 * 1024;
 
-/** Where blob bytes live. */
-export type StorageConfig =
-  | {
-      kind: 'fs';
-      /** Stage uploads with O_DIRECT writes where the filesystem allows it. */
-      directIo: boolean;
-    }
-  | {
-      kind: 's3';
-      bucket: string;
-      /** Absent: AWS's own endpoint for the region. */
-      endpoint: string | undefined;
-      region: string;
-      forcePathStyle: boolean;
-      /** '' or ending in '/'. */
-      prefix: string;
-      /** Answer blob GETs with 307 to a presigned URL. */
-      redirect: boolean;
-      partSize: number;
-      uploadConcurrency: number;
-      /** Largest object completed with one CopyObject; larger ones with parallel UploadPartCopy. */
-      copyObjectMax: number;
-    };
-
 export interface Config {
   listen: { host: string; port: number };
   dataDir: string;
@@ -103,10 +84,6 @@ function isProxyAddress(a: string): boolean {
   const [ip, bits, extra] = a.split('/');
   if (extra !== undefined || isIP(ip ?? '') === 0) return false;
   return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (isIP(ip as string) === 4 ? 32 : 128));
-}
-
-export class ConfigError extends Error {
-  override name = 'ConfigError';
 }
 
 /**

@@ -1,5 +1,6 @@
 // Webhook delivery configuration, read from the environment and validated once.
 import { z } from 'zod';
+import type { WebhookConfig } from '../registry/webhooks.ts';
 import { parseEnv } from './index.ts';
 
 const bool = z
@@ -17,17 +18,6 @@ export const WebhookEnvSchema = z.object({
   BOLLARD_WEBHOOK_CONCURRENCY: ms(1, 256, 16),
   BOLLARD_WEBHOOK_METRICS_MS: ms(100, 86_400_000, 60_000),
 });
-
-export interface WebhookConfig {
-  enabled: boolean;
-  pollMs: number;
-  timeoutMs: number;
-  backoffMs: number;
-  backoffMaxMs: number;
-  /** Deliveries claimed (and sent in parallel) per round: at most one per (endpoint, repository). */
-  concurrency: number;
-  metricsMs: number;
-}
 
 export function loadWebhookConfig(env: NodeJS.ProcessEnv = process.env): WebhookConfig {
   const e = parseEnv(WebhookEnvSchema, env);

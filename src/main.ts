@@ -3,9 +3,8 @@ import type { Server } from 'node:http';
 import { createApp } from './app.ts';
 import { createHttpServer } from './http/server.ts';
 import { createAuth } from './auth/service.ts';
-import { loadAuthConfig } from './config/auth.ts';
 import { loadConfig, type Config } from './config/index.ts';
-import { loadWebhookConfig } from './config/webhooks.ts';
+import { authConfig as authOf, blobStoreConfig, gcConfig as gcOf, httpLimits, listenAddress, registryOptions, webhookConfig as webhooksOf } from './config/runtime.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
 import { openPool, type DatabasePool } from './db/pool.ts';
@@ -14,9 +13,7 @@ import { createBlobStore } from './storage/index.ts';
 import { listenForChanges, type Listener } from './db/notify.ts';
 import { ManifestCache } from './registry/manifest-cache.ts';
 import { KeptLeases } from './registry/kept-leases.ts';
-import { loadGcConfig } from './config/gc.ts';
 import { startGcWorker } from './registry/gc-worker.ts';
-import { loadRetentionConfig } from './config/retention.ts';
 import { startRetentionWorker } from './registry/retention/worker.ts';
 import { startWebhookWorker } from './registry/webhooks.ts';
 
@@ -28,23 +25,22 @@ export interface RunningRegistry {
 
 export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<RunningRegistry> {
   const config = loadConfig(env);
-  const authConfig = loadAuthConfig(env);
-  const gcConfig = loadGcConfig(env);
-  const retentionConfig = loadRetentionConfig(env);
-  const webhookConfig = loadWebhookConfig(env);
+  const authConfig = authOf(config);
+  const gcConfig = gcOf(config);
+  const webhookConfig = webhooksOf(config);
   const log = createLogger(config.logLevel);
   let embedded: EmbeddedDatabase | null = null;
-  let databaseUrl = config.databaseUrl;
+  let databaseUrl = config.database.url;
   if (!databaseUrl) {
-    embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPostgresPort, log);
+    embedded = await startEmbeddedPostgres(config.dataDir, config.database.embeddedPort, log);
     databaseUrl = embedded.url;
   }
   let pool: DatabasePool | null = null;
   try {
-    pool = await openPool(databaseUrl, { maximumPoolSize: config.dbPoolSize });
+    pool = await openPool(databaseUrl, { maximumPoolSize: config.database.poolSize });
     const applied = await migrate(pool);
     if (applied.length > 0) log.info('migrations applied', { applied });
-    const store = await createBlobStore(config);
+    const store = await createBlobStore(blobStoreConfig(config));
     const manifestCache = new ManifestCache();
     const openPoolRef = pool;
     const keptLeases = new KeptLeases(pool);
@@ -62,16 +58,17 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
     await listener.ready;
     const auth = authConfig.mode === 'token' ? await createAuth(pool, authConfig, log) : undefined;
     const app = createApp({
-      pool, store, log, options: config, manifestCache, keptLeases,
+      pool, store, log, options: registryOptions(config), manifestCache, keptLeases,
       ...(auth ? { auth } : {}),
-      ...(config.trustProxy !== undefined ? { trustProxy: config.trustProxy } : {}),
-      limits: config.http,
+      ...(config.http.trustProxy !== undefined ? { trustProxy: config.http.trustProxy } : {}),
+      limits: httpLimits(config),
     });
     const server = await listen(app, config);
     const gc = gcConfig.enabled ? startGcWorker({ pool, store }, gcConfig, log) : null;
-    const retention = startRetentionWorker(pool, retentionConfig.intervalSeconds, log);
+    const retention = startRetentionWorker(pool, config.retention.interval, log);
     const webhooks = webhookConfig.enabled ? startWebhookWorker(pool, webhookConfig, log) : null;
-    const url = `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${addressPort(server)}`;
+    const { host } = listenAddress(config);
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${addressPort(server)}`;
     log.info('bollard listening', {
       url, storage: store.name, dataDir: config.dataDir, embeddedPostgres: embedded !== null, auth: authConfig.mode,
       gc: gc !== null, webhooks: webhooks !== null,
@@ -96,10 +93,11 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
 
 function listen(app: ReturnType<typeof createApp>, config: Config): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = createHttpServer(app, config.http);
+    const server = createHttpServer(app, httpLimits(config));
     server.once('listening', () => resolve(server));
     server.once('error', reject);
-    server.listen(config.listen.port, config.listen.host);
+    const { host, port } = listenAddress(config);
+    server.listen(port, host);
   });
 }
 

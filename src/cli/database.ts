@@ -10,8 +10,8 @@ import { createLogger } from '../logger.ts';
 export async function withDatabase<T>(fn: (pool: DatabasePool) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-  const embedded = config.databaseUrl ? null : await startEmbeddedPostgres(config.dataDir, config.embeddedPostgresPort, log);
-  const pool = await openPool(config.databaseUrl ?? (embedded as { url: string }).url, { maximumPoolSize: 2 });
+  const embedded = config.database.url ? null : await startEmbeddedPostgres(config.dataDir, config.database.embeddedPort, log);
+  const pool = await openPool(config.database.url ?? (embedded as { url: string }).url, { maximumPoolSize: 2 });
   try {
     await migrate(pool);
     return await fn(pool);

@@ -56,8 +56,8 @@ async function runServe(): Promise<void> {
 async function runMigrate(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
-  const embedded = config.databaseUrl ? null : await startEmbeddedPostgres(config.dataDir, config.embeddedPostgresPort, log);
-  const pool = await openPool(config.databaseUrl ?? (embedded as { url: string }).url);
+  const embedded = config.database.url ? null : await startEmbeddedPostgres(config.dataDir, config.database.embeddedPort, log);
+  const pool = await openPool(config.database.url ?? (embedded as { url: string }).url);
   try {
     const applied = await migrate(pool);
     process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');

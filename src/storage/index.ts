@@ -16,7 +16,7 @@ export async function createBlobStore(config: { dataDir: string; storage: Storag
   }
   // loaded only when used: the AWS SDK costs ~25 MB of RSS in a process that never needs it
   const { s3BlobStore } = await import('./s3/factory.ts');
-  const store = s3BlobStore(config.storage);
+  const store = s3BlobStore(config.storage, config.storage.credentials);
   try {
     await store.init();
   } catch (err) {

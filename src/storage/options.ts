@@ -23,4 +23,6 @@ export type StorageConfig =
       uploadConcurrency: number;
       /** Largest object completed with one CopyObject; larger ones with parallel UploadPartCopy. */
       copyObjectMax: number;
+      /** Absent: the SDK's default credential chain. */
+      credentials?: { accessKeyId: string; secretAccessKey: string };
     };

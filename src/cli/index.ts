@@ -7,6 +7,7 @@ import { openPool } from '../db/pool.ts';
 import { createLogger } from '../logger.ts';
 import { serve, type RunningRegistry } from '../main.ts';
 import { ACCESS_USAGE, runGrants, runUsers, UsageError } from './access.ts';
+import { CONFIG_USAGE, runConfig, withConfigOption } from './config.ts';
 import { MAINTENANCE_USAGE, runGc, runScrub } from './maintenance.ts';
 import { withDatabase } from './database.ts';
 import { executeRetention, parseImmutableArgs, parseRetentionArgs, RETENTION_USAGE, type RetentionCommand } from './retention.ts';
@@ -16,17 +17,21 @@ import { runWebhooks, WEBHOOKS_USAGE } from './webhooks.ts';
 const USAGE = `usage: bollard <command>
 
 commands:
-  serve     run the registry (default configuration: 127.0.0.1:5000, ./data, embedded PostgreSQL)
+  serve [--config FILE]     run the registry (default configuration: 127.0.0.1:5000, ./data, embedded PostgreSQL)
   migrate   apply pending database migrations and exit
   help      show this text
 ${ACCESS_USAGE}
 ${MAINTENANCE_USAGE}
 ${RETENTION_USAGE}
 ${WEBHOOKS_USAGE}
+${CONFIG_USAGE}
 
-configuration is read from the environment; see README.md`;
+configuration is read from a YAML file (--config FILE or BOLLARD_CONFIG) and the environment,
+which overrides it; see docs/configuration.md`;
 
-async function runServe(): Promise<void> {
+async function runServe(args: string[]): Promise<void> {
+  const { env, rest } = withConfigOption(args);
+  if (rest.length > 0) throw new UsageError(`unknown option ${rest[0]}`);
   // Handlers first: a signal that arrives while the registry starts (the embedded
   // PostgreSQL may be starting) must not kill the process outright and orphan it;
   // it stops the registry as soon as it is up.
@@ -49,7 +54,7 @@ async function runServe(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  registry = await serve();
+  registry = await serve(env);
   if (signalled) finish(registry);
 }
 
@@ -74,7 +79,7 @@ async function runRetentionCommand(cmd: RetentionCommand): Promise<void> {
 export async function main(argv: string[]): Promise<void> {
   const command = argv[0] ?? 'serve';
   try {
-    if (command === 'serve') await runServe();
+    if (command === 'serve') await runServe(argv.slice(1));
     else if (command === 'migrate') await runMigrate();
     else if (command === 'users') await runUsers(argv.slice(1));
     else if (command === 'grants') await runGrants(argv.slice(1));
@@ -85,6 +90,7 @@ export async function main(argv: string[]): Promise<void> {
     else if (command === 'robots') await runRobots(argv.slice(1));
     else if (command === 'groups') await runGroups(argv.slice(1));
     else if (command === 'webhooks') await runWebhooks(argv.slice(1));
+    else if (command === 'config') runConfig(argv.slice(1));
     else if (command === 'help' || command === '--help' || command === '-h') process.stdout.write(`${USAGE}\n`);
     else {
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);

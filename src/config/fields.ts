@@ -7,8 +7,8 @@ import { z } from 'zod';
 export interface SettingMeta {
   /** null: a setting of the file only. */
   env: string | null;
-  /** Redacted by `bollard config check`; never printed. */
-  secret?: boolean;
+  /** Redacted by `bollard config check`: the whole value, or ('url') the password inside a URL. */
+  secret?: boolean | 'url';
 }
 
 /** Every setting's metadata, attached to its field; the loader and the docs test walk the schema for it. */

@@ -1,32 +1,24 @@
-// The one typed configuration: one schema (schema.ts), one loader. Values come from
-// the environment through the table of settings (settings.ts), validated once; a bad
-// value stops the process with a message naming the variable and the rule it broke,
+// The one typed configuration: one schema (schema.ts), one loader. Values come
+// from a YAML file (BOLLARD_CONFIG, or --config), overridden by the environment
+// through the table of settings (settings.ts), validated once. A bad value stops
+// the process with a message naming the key or variable and the rule it broke,
 // never the value, since some values are secrets.
 import { resolve } from 'node:path';
 import type { z } from 'zod';
 import { ConfigError } from '../shared/config-error.ts';
+import { leafKeys, readConfigFile, setPath, type Tree } from './file.ts';
 import { ConfigSchema, type Config } from './schema.ts';
 import { settings } from './settings.ts';
+import { unknownKey, unknownVariables } from './unknown.ts';
 
 export { ConfigError };
 export type { Config };
 
-type Tree = Record<string, unknown>;
-
-function setPath(tree: Tree, path: string[], value: unknown): void {
-  let node = tree;
-  for (const part of path.slice(0, -1)) {
-    if (typeof node[part] !== 'object' || node[part] === null || Array.isArray(node[part])) node[part] = {};
-    node = node[part] as Tree;
-  }
-  node[path[path.length - 1] as string] = value;
-}
-
 /** Where each given value came from, to name it in errors as the operator wrote it. */
-type Sources = Map<string, { env: string }>;
+type Sources = Map<string, { env: string } | { file: string }>;
 
-/** The environment as a tree of the schema's shape; empty variables count as unset. */
-function fromEnv(env: NodeJS.ProcessEnv, into: Tree, sources: Sources): void {
+/** The environment over the file's tree; empty variables count as unset. */
+function overlayEnv(env: NodeJS.ProcessEnv, into: Tree, sources: Sources): void {
   for (const s of settings()) {
     const value = s.env ? env[s.env] : undefined;
     if (s.env && value !== undefined && value !== '') {
@@ -36,36 +28,47 @@ function fromEnv(env: NodeJS.ProcessEnv, into: Tree, sources: Sources): void {
   }
 }
 
-/** A setting as the operator knows it: the variable that set it, else its key (and variable). */
+/** A setting as the operator knows it: the variable or file key that set it, else its key and variable. */
 function labeller(sources: Sources): (key: string) => string {
   const envOf = new Map(settings().map((s) => [s.key, s.env]));
   return (key) => {
     const src = sources.get(key);
-    if (src) return src.env;
+    if (src && 'env' in src) return src.env;
+    if (src) return `${key} (in ${src.file})`;
     const variable = envOf.get(key);
     return variable ? `${key} (${variable})` : key;
   };
 }
 
-function describe(issues: z.core.$ZodIssue[], label: (key: string) => string): string {
-  const lines = issues.map((i) => {
-    const key = i.path.join('.');
+function issueLines(issues: z.core.$ZodIssue[], label: (key: string) => string, file: string | null): string[] {
+  return issues.flatMap((i) => {
+    const at = i.path.map(String);
+    if (i.code === 'unrecognized_keys') {
+      return i.keys.map((k) => `  ${[...at, k].join('.')}${file ? ` (in ${file})` : ''}: ${unknownKey([...at, k].join('.'))}`);
+    }
     const message = i.message.replace(/\{([A-Za-z0-9.]+)\}/g, (_, k: string) => label(k));
-    return `  ${label(key)}: ${message}`;
+    return [`  ${label(at.join('.'))}: ${message}`];
   });
-  return `invalid configuration:\n${lines.join('\n')}`;
 }
 
 /** Validates a tree of settings (file and environment merged) into the Config. */
-export function parseConfig(input: Tree, sources: Sources = new Map()): Config {
+function parseConfig(input: Tree, sources: Sources, file: string | null, earlier: string[]): Config {
   const parsed = ConfigSchema.safeParse(input);
-  if (!parsed.success) throw new ConfigError(describe(parsed.error.issues, labeller(sources)));
+  const lines = [...earlier, ...(parsed.success ? [] : issueLines(parsed.error.issues, labeller(sources), file))];
+  if (lines.length > 0 || !parsed.success) throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   return { ...parsed.data, dataDir: resolve(parsed.data.dataDir) };
 }
 
+/** The file BOLLARD_CONFIG names (the CLI's --config sets it), if any. */
+export function configFile(env: NodeJS.ProcessEnv): string | null {
+  return env['BOLLARD_CONFIG'] ? resolve(env['BOLLARD_CONFIG']) : null;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const input: Tree = {};
+  const file = configFile(env);
+  const input: Tree = file ? readConfigFile(file) : {};
   const sources: Sources = new Map();
-  fromEnv(env, input, sources);
-  return parseConfig(input, sources);
+  if (file) for (const key of leafKeys(input)) sources.set(key, { file });
+  overlayEnv(env, input, sources);
+  return parseConfig(input, sources, file, unknownVariables(env).map((line) => `  ${line}`));
 }

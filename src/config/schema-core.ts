@@ -8,7 +8,7 @@ import { bool, csv, env, int } from './fields.ts';
 
 export const DatabaseSchema = z.strictObject({
   /** Absent: run the embedded PostgreSQL under dataDir/postgres. */
-  url: env('DATABASE_URL', z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').optional(), { secret: true }),
+  url: env('DATABASE_URL', z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').optional(), { secret: 'url' }),
   poolSize: env('BOLLARD_DB_POOL_SIZE', int(1, 500).default(20)),
   embeddedPort: env('BOLLARD_EMBEDDED_PG_PORT', int(1, 65535).default(54329)),
 });

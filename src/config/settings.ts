@@ -11,7 +11,7 @@ export interface Setting {
   key: string;
   path: string[];
   env: string | null;
-  secret: boolean;
+  secret: boolean | 'url';
   field: z.ZodType;
 }
 

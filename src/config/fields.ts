@@ -25,13 +25,13 @@ const numberish = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? Nu
 /** An integer from min to max. */
 export const int = (min: number, max: number) => z.preprocess(numberish, z.number().int().min(min).max(max));
 
-/** 1, true, yes, on or 0, false, no, off; YAML's own true and false too. */
+/** 1, true, yes, on or 0, false, no, off; YAML's own true and false, and the numbers 1 and 0, too. */
 export const bool = z.preprocess(
-  (v) => (typeof v === 'boolean' ? String(v) : v),
+  (v) => (typeof v === 'boolean' || typeof v === 'number' ? String(v) : v),
   z.enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off']).transform((v) => ['1', 'true', 'yes', 'on'].includes(v)),
 );
 
-/** A comma-separated list in a variable, a list or a string in the file; null when none was given. */
+/** A comma-separated list: so a variable gives it, and the file as a YAML list or the same string. */
 export const csv = z.preprocess((v) => (Array.isArray(v) ? v.join(',') : typeof v === 'number' ? String(v) : v), z.string());
 
 /** `host:port`; an IPv6 host goes in brackets. */

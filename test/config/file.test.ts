@@ -54,6 +54,11 @@ http:
   expect(both.auth.tokenTtl, 'an empty variable leaves the file alone').toBe(600);
 });
 
+test('YAML\'s own booleans and numbers are taken where a variable would give the same text', () => {
+  const c = loadConfig({ BOLLARD_CONFIG: file('gc:\n  enabled: false\n  orphanReferrers: 0\nregistry:\n  autoMount: on\n  pageSizeMax: "50"\nhttp:\n  trustProxy: 2\n') });
+  expect([c.gc.enabled, c.gc.orphanReferrers, c.registry.autoMount, c.registry.pageSizeMax, c.http.trustProxy]).toEqual([false, false, true, 50, 2]);
+});
+
 test('an empty file, and a key without a value, count as unset', () => {
   expect(loadConfig({ BOLLARD_CONFIG: file('') }).listen).toBe('127.0.0.1:5000');
   expect(loadConfig({ BOLLARD_CONFIG: file('auth:\n  realm:\nlisten: 127.0.0.1:5002\n') }).auth.realm).toBeUndefined();

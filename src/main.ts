@@ -10,9 +10,8 @@ import { loadTlsPair, watchTlsFiles, describeCertificate } from './http/tls.ts';
 import { databaseTarget, retryWhileUnreachable } from './db/connect-retry.ts';
 import type { Stoppable } from './lifecycle/shutdown.ts';
 import { createAuth } from './auth/service.ts';
-import { loadAuthConfig } from './config/auth.ts';
 import { loadConfig, type Config } from './config/index.ts';
-import { loadWebhookConfig } from './config/webhooks.ts';
+import { authConfig as authOf, blobStoreConfig, gcConfig as gcOf, httpLimits, listenAddress, metricsAddress, registryOptions, tlsFiles, webhookConfig as webhooksOf } from './config/runtime.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
 import { openPool, type DatabasePool } from './db/pool.ts';
@@ -21,9 +20,7 @@ import { createBlobStore } from './storage/index.ts';
 import { listenForChanges, type Listener } from './db/notify.ts';
 import { ManifestCache } from './registry/manifest-cache.ts';
 import { KeptLeases } from './registry/kept-leases.ts';
-import { loadGcConfig } from './config/gc.ts';
 import { startGcWorker } from './registry/gc-worker.ts';
-import { loadRetentionConfig } from './config/retention.ts';
 import { startRetentionWorker } from './registry/retention/worker.ts';
 import { startWebhookWorker } from './registry/webhooks.ts';
 
@@ -34,29 +31,32 @@ export interface RunningRegistry extends Stoppable {
 
 export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<RunningRegistry> {
   const config = loadConfig(env);
-  const authConfig = loadAuthConfig(env);
-  const gcConfig = loadGcConfig(env);
-  const retentionConfig = loadRetentionConfig(env);
-  const webhookConfig = loadWebhookConfig(env);
+  const authConfig = authOf(config);
+  const gcConfig = gcOf(config);
+  const webhookConfig = webhooksOf(config);
+  const limits = httpLimits(config);
+  const address = listenAddress(config);
+  const metricsAt = metricsAddress(config);
+  const tls = tlsFiles(config);
   const log = createLogger(config.logLevel);
   let embedded: EmbeddedDatabase | null = null;
-  let databaseUrl = config.databaseUrl;
+  let databaseUrl = config.database.url;
   if (!databaseUrl) {
-    embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPostgresPort, log);
+    embedded = await startEmbeddedPostgres(config.dataDir, config.database.embeddedPort, log);
     databaseUrl = embedded.url;
   }
   let pool: DatabasePool | null = null;
   try {
     // an external database may come up after Bollard (src/db/connect-retry.ts)
     const dbUrl = databaseUrl;
-    const opened = await retryWhileUnreachable(() => openMigrated(dbUrl, config.dbPoolSize), {
-      timeoutMs: embedded ? 0 : config.dbConnectTimeoutMs, target: databaseTarget(databaseUrl), log,
+    const opened = await retryWhileUnreachable(() => openMigrated(dbUrl, config.database.poolSize), {
+      timeoutMs: embedded ? 0 : config.database.connectTimeout * 1000, target: databaseTarget(databaseUrl), log,
     });
     pool = opened.pool;
     const applied = opened.applied;
     if (applied.length > 0) log.info('migrations applied', { applied });
     const metrics = createMetrics(pool);
-    const store = instrumentStore(await createBlobStore(config), storageObserver(metrics));
+    const store = instrumentStore(await createBlobStore(blobStoreConfig(config)), storageObserver(metrics));
     const manifestCache = new ManifestCache();
     const openPoolRef = pool;
     const keptLeases = new KeptLeases(pool);
@@ -74,29 +74,29 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
     await listener.ready;
     const auth = authConfig.mode === 'token' ? await createAuth(pool, authConfig, log) : undefined;
     const app = createApp({
-      pool, store, log, options: config, manifestCache, keptLeases,
+      pool, store, log, options: registryOptions(config), manifestCache, keptLeases,
       ...(auth ? { auth } : {}),
-      ...(config.trustProxy !== undefined ? { trustProxy: config.trustProxy } : {}),
-      limits: config.http, metrics, opsEndpoints: config.metricsListen === undefined,
+      ...(config.http.trustProxy !== undefined ? { trustProxy: config.http.trustProxy } : {}),
+      limits, metrics, opsEndpoints: metricsAt === undefined,
     });
-    const tlsPair = config.tls ? await loadTlsPair(config.tls) : undefined;
-    const server = await listen(app, config.listen, config, tlsPair);
-    const tlsWatch = config.tls && tlsPair ? watchTlsFiles(server as unknown as Parameters<typeof watchTlsFiles>[0], config.tls, tlsPair, log) : null;
+    const tlsPair = tls ? await loadTlsPair(tls) : undefined;
+    const server = await listen(app, address, limits, tlsPair);
+    const tlsWatch = tls && tlsPair ? watchTlsFiles(server as unknown as Parameters<typeof watchTlsFiles>[0], tls, tlsPair, log) : null;
     // the metrics address is an internal one: plain HTTP
-    const opsServer = config.metricsListen ? await listen(createOpsApp({ metrics, pool, store, log }), config.metricsListen, config) : null;
+    const opsServer = metricsAt ? await listen(createOpsApp({ metrics, pool, store, log }), metricsAt, limits) : null;
     const gc = gcConfig.enabled ? startGcWorker({ pool, store }, gcConfig, log) : null;
-    const retention = startRetentionWorker(pool, retentionConfig.intervalSeconds, log);
+    const retention = startRetentionWorker(pool, config.retention.interval, log);
     const webhooks = webhookConfig.enabled ? startWebhookWorker(pool, webhookConfig, log) : null;
-    const url = urlOf(tlsPair ? 'https' : 'http', config.listen.host, server);
+    const url = urlOf(tlsPair ? 'https' : 'http', address.host, server);
     log.info('bollard listening', {
-      url, ...(opsServer ? { metricsUrl: urlOf('http', config.metricsListen?.host ?? '', opsServer) } : {}), storage: store.name, dataDir: config.dataDir, embeddedPostgres: embedded !== null, auth: authConfig.mode,
+      url, ...(opsServer ? { metricsUrl: urlOf('http', metricsAt?.host ?? '', opsServer) } : {}), storage: store.name, dataDir: config.dataDir, embeddedPostgres: embedded !== null, auth: authConfig.mode,
       gc: gc !== null, webhooks: webhooks !== null, ...(tlsPair ? { tls: describeCertificate(tlsPair.cert) } : {}),
     });
     return {
       url,
       config,
       log,
-      shutdownTimeoutMs: config.shutdownTimeoutMs,
+      shutdownTimeoutMs: config.shutdownTimeout * 1000,
       reloadsOnHup: tlsWatch !== null,
       closeConnections: () => server.closeAllConnections(),
       abort: async () => {
@@ -131,9 +131,9 @@ async function openMigrated(url: string, size: number): Promise<{ pool: Database
   }
 }
 
-function listen(app: ReturnType<typeof createApp>, at: { host: string; port: number }, config: Config, tls?: { cert: Buffer; key: Buffer }): Promise<Server> {
+function listen(app: ReturnType<typeof createApp>, at: { host: string; port: number }, limits: ReturnType<typeof httpLimits>, tls?: { cert: Buffer; key: Buffer }): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = createHttpServer(app, config.http, tls);
+    const server = createHttpServer(app, limits, tls);
     server.once('listening', () => resolve(server));
     server.once('error', reject);
     server.listen(at.port, at.host);

@@ -5,8 +5,8 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, jwtVerify, type JWTVerifyGetKey } from 'jose';
-import type { ExternalIssuerConfig } from '../config/external-issuer.ts';
-import { ConfigError } from '../config/index.ts';
+import { ConfigError } from '../shared/config-error.ts';
+import type { ExternalIssuerConfig } from './options.ts';
 import { AccessClaim, LEEWAY_SECONDS, type VerifiedAccess } from './tokens.ts';
 
 export interface ExternalVerifier {

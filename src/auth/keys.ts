@@ -4,9 +4,9 @@
 import { readFile } from 'node:fs/promises';
 import { calculateJwkThumbprint, createLocalJWKSet, exportJWK, generateKeyPair, importJWK, importPKCS8, type CryptoKey, type JWK, type JWTVerifyGetKey } from 'jose';
 import type { DatabasePool } from 'slonik';
-import type { AuthConfig } from '../config/auth.ts';
-import { ConfigError } from '../config/index.ts';
+import { ConfigError } from '../shared/config-error.ts';
 import { insertActiveKey, listSigningKeys } from '../db/signing-keys.ts';
+import type { AuthConfig } from './options.ts';
 
 export const ALGORITHM = 'ES256';
 

@@ -1,12 +1,12 @@
 // The access-control service the HTTP layer calls: who is asking (credentials or
 // refresh token), and the token that says what they may do.
 import type { DatabasePool } from 'slonik';
-import type { AuthConfig } from '../config/auth.ts';
 import { addGrant } from '../db/grants.ts';
 import { findRobot } from '../db/robots.ts';
 import { findUser, insertUser, listUsers } from '../db/users.ts';
 import type { Logger } from '../logger.ts';
 import { loadSigningKeys } from './keys.ts';
+import type { AuthConfig } from './options.ts';
 import { hashPassword, verifyPassword } from './password.ts';
 import { createExternalVerifier, type ExternalVerifier } from './external.ts';
 import { ANONYMOUS, claimOfSubject, grantAccess, ROBOT_PREFIX, rulesFor, subjectKey, subjectOfClaim, type Subject } from './permissions.ts';

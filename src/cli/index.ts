@@ -1,6 +1,7 @@
 // The `bollard` command line: one home for every operator command.
 import { inspect } from 'node:util';
 import { ConfigError, loadConfig } from '../config/index.ts';
+import { databaseLocation } from '../config/runtime.ts';
 import { openCommandDatabase } from '../db/embedded-attach.ts';
 import { migrate } from '../db/migrate.ts';
 import { openPool } from '../db/pool.ts';
@@ -8,6 +9,7 @@ import { createLogger, printLine } from '../logger.ts';
 import { serve } from '../main.ts';
 import { runUntilSignalled } from '../lifecycle/shutdown.ts';
 import { ACCESS_USAGE, runGrants, runUsers, UsageError } from './access.ts';
+import { CONFIG_USAGE, runConfig, withConfigOption } from './config.ts';
 import { MAINTENANCE_USAGE, runGc, runScrub } from './maintenance.ts';
 import { withDatabase } from './database.ts';
 import { executeRetention, parseImmutableArgs, parseRetentionArgs, RETENTION_USAGE, type RetentionCommand } from './retention.ts';
@@ -17,29 +19,33 @@ import { runWebhooks, WEBHOOKS_USAGE } from './webhooks.ts';
 const USAGE = `usage: bollard <command>
 
 commands:
-  serve     run the registry (default configuration: 127.0.0.1:5000, ./data, embedded PostgreSQL)
+  serve [--config FILE]     run the registry (default configuration: 127.0.0.1:5000, ./data, embedded PostgreSQL)
   migrate   apply pending database migrations and exit
   help      show this text
 ${ACCESS_USAGE}
 ${MAINTENANCE_USAGE}
 ${RETENTION_USAGE}
 ${WEBHOOKS_USAGE}
+${CONFIG_USAGE}
 
-configuration is read from the environment; see README.md`;
+configuration is read from a YAML file (--config FILE or BOLLARD_CONFIG) and the environment,
+which overrides it; see docs/configuration.md`;
 
-async function runServe(): Promise<void> {
+async function runServe(args: string[]): Promise<void> {
+  const { env, rest } = withConfigOption(args);
+  if (rest.length > 0) throw new UsageError(`unknown option ${rest[0]}`);
   // Node would print the stack as plain text; the exit (code 1) is the same
   process.on('uncaughtException', (err, origin) => {
     printLine('error', 'fatal: uncaught exception', { origin, error: describeError(err) });
     process.exit(1);
   });
-  await runUntilSignalled(() => serve());
+  await runUntilSignalled(() => serve(env));
 }
 
 async function runMigrate(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
-  const db = await openCommandDatabase(config, log);
+  const db = await openCommandDatabase(databaseLocation(config), log);
   const pool = await openPool(db.url);
   try {
     const applied = await migrate(pool);
@@ -57,7 +63,7 @@ async function runRetentionCommand(cmd: RetentionCommand): Promise<void> {
 export async function main(argv: string[]): Promise<void> {
   const command = argv[0] ?? 'serve';
   try {
-    if (command === 'serve') await runServe();
+    if (command === 'serve') await runServe(argv.slice(1));
     else if (command === 'migrate') await runMigrate();
     else if (command === 'users') await runUsers(argv.slice(1));
     else if (command === 'grants') await runGrants(argv.slice(1));
@@ -68,6 +74,7 @@ export async function main(argv: string[]): Promise<void> {
     else if (command === 'robots') await runRobots(argv.slice(1));
     else if (command === 'groups') await runGroups(argv.slice(1));
     else if (command === 'webhooks') await runWebhooks(argv.slice(1));
+    else if (command === 'config') runConfig(argv.slice(1));
     else if (command === 'help' || command === '--help' || command === '-h') process.stdout.write(`${USAGE}\n`);
     else {
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);

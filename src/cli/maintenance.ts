@@ -1,6 +1,6 @@
 // Operator commands that walk the whole registry: gc (with the sweeps) and scrub.
-import { loadGcConfig } from '../config/gc.ts';
 import { loadConfig } from '../config/index.ts';
+import { blobStoreConfig, gcConfig } from '../config/runtime.ts';
 import { collectGarbage, type GcReport } from '../registry/gc.ts';
 import { scrub } from '../registry/scrub.ts';
 import { sweepAll } from '../registry/sweep.ts';
@@ -19,8 +19,9 @@ function flags(args: string[], allowed: string[]): Set<string> {
 
 export async function runGc(args: string[]): Promise<void> {
   const f = flags(args, ['--dry-run', '--json']);
-  const gc = loadGcConfig();
-  const store = await createBlobStore(loadConfig());
+  const config = loadConfig();
+  const gc = gcConfig(config);
+  const store = await createBlobStore(blobStoreConfig(config));
   await withDatabase(async (pool) => {
     const report = await collectGarbage({ pool, store }, gc.policy, { dryRun: f.has('--dry-run') });
     const sweep = f.has('--dry-run') ? null : await sweepAll({ pool, store }, gc.sweep);
@@ -37,7 +38,7 @@ function describe(r: GcReport): string {
 
 export async function runScrub(args: string[]): Promise<void> {
   const f = flags(args, ['--json']);
-  const store = await createBlobStore(loadConfig());
+  const store = await createBlobStore(blobStoreConfig(loadConfig()));
   await withDatabase(async (pool) => {
     const report = await scrub({ pool, store });
     if (f.has('--json')) process.stdout.write(`${JSON.stringify(report)}\n`);

@@ -1,193 +1,74 @@
-// The one typed configuration, read from the environment and validated once.
-// A bad value stops the process with a message naming the variable.
-import { isIP } from 'node:net';
+// The one typed configuration: one schema (schema.ts), one loader. Values come
+// from a YAML file (BOLLARD_CONFIG, or --config), overridden by the environment
+// through the table of settings (settings.ts), validated once. A bad value stops
+// the process with a message naming the key or variable and the rule it broke,
+// never the value, since some values are secrets.
 import { resolve } from 'node:path';
-import { z } from 'zod';
-import { defaultHashThreads } from '../digest/hash-pool.ts';
+import type { z } from 'zod';
+import { ConfigError } from '../shared/config-error.ts';
+import { leafKeys, readConfigFile, setPath, type Tree } from './file.ts';
+import { ConfigSchema, type Config } from './schema.ts';
+import { settings } from './settings.ts';
+import { unknownKey, unknownVariables } from './unknown.ts';
 
-export const bool = z
-  .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])
-  .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
+export { ConfigError };
+export type { Config };
 
-const listen = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'expected host:port');
+/** Where each given value came from, to name it in errors as the operator wrote it. */
+type Sources = Map<string, { env: string } | { file: string }>;
 
-export const EnvSchema = z.object({
-  BOLLARD_LISTEN: listen.default('127.0.0.1:5000'),
-  BOLLARD_METRICS_LISTEN: listen.optional(),
-  BOLLARD_DATA_DIR: z.string().min(1).default('./data'),
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').optional(),
-  BOLLARD_DELETE_ENABLED: bool.default(true),
-  BOLLARD_AUTO_MOUNT: bool.default(true),
-  BOLLARD_MAX_MANIFEST_BYTES: z.coerce.number().int().min(4 * 1024 * 1024).default(4 * 1024 * 1024),
-  BOLLARD_PAGE_SIZE_MAX: z.coerce.number().int().min(1).default(10_000),
-  BOLLARD_EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
-  BOLLARD_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
-  BOLLARD_TRUST_PROXY: z
-    .string()
-    .refine((v) => /^\d{1,2}$/.test(v) || v.split(',').every((a) => isProxyAddress(a.trim())), 'expected a hop count or addresses, subnets, loopback, linklocal, uniquelocal')
-    .transform((v) => (/^\d{1,2}$/.test(v) ? Number(v) : v.split(',').map((a) => a.trim())))
-    .optional(),
-  BOLLARD_HEADERS_TIMEOUT: z.coerce.number().int().min(1).max(3600).default(30),
-  BOLLARD_BODY_IDLE_TIMEOUT: z.coerce.number().int().min(0).max(86_400).default(60),
-  BOLLARD_MAX_UPLOADS: z.coerce.number().int().min(0).max(100_000).default(128),
-  BOLLARD_DB_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(20),
-  BOLLARD_SHUTDOWN_TIMEOUT: z.coerce.number().int().min(0).max(86_400).default(30),
-  BOLLARD_DB_CONNECT_TIMEOUT: z.coerce.number().int().min(0).max(86_400).default(60),
-  BOLLARD_TLS_CERT_FILE: z.string().min(1).optional(),
-  BOLLARD_TLS_KEY_FILE: z.string().min(1).optional(),
-  BOLLARD_STORAGE: z.enum(['fs', 's3']).default('fs'),
-  BOLLARD_FS_DIRECT_IO: bool.default(true),
-  BOLLARD_HASH_THREADS: z.coerce.number().int().min(0).max(64).optional(),
-  BOLLARD_S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name').optional(),
-  BOLLARD_S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
-  BOLLARD_S3_REGION: z.string().min(1).default('us-east-1'),
-  BOLLARD_S3_FORCE_PATH_STYLE: bool.default(false),
-  BOLLARD_S3_PREFIX: z.string().regex(/^[A-Za-z0-9!_.*'()\/-]*$/, 'expected a key prefix of safe characters').default(''),
-  BOLLARD_S3_REDIRECT: bool.default(false),
-  BOLLARD_S3_PART_SIZE_MB: z.coerce.number().int().min(5).max(5120).default(16),
-  BOLLARD_S3_UPLOAD_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
-  BOLLARD_S3_COPY_OBJECT_MAX_MB: z.coerce.number().int().min(0).max(5120).default(5120),
-});
-
-const MiB = 1024 * 1024;
-
-/** Where blob bytes live. */
-export type StorageConfig =
-  | {
-      kind: 'fs';
-      /** Stage uploads with O_DIRECT writes where the filesystem allows it. */
-      directIo: boolean;
+/** The environment over the file's tree; empty variables count as unset. */
+function overlayEnv(env: NodeJS.ProcessEnv, into: Tree, sources: Sources): void {
+  for (const s of settings()) {
+    const value = s.env ? env[s.env] : undefined;
+    if (s.env && value !== undefined && value !== '') {
+      setPath(into, s.path, value);
+      sources.set(s.key, { env: s.env });
     }
-  | {
-      kind: 's3';
-      bucket: string;
-      /** Absent: AWS's own endpoint for the region. */
-      endpoint: string | undefined;
-      region: string;
-      forcePathStyle: boolean;
-      /** '' or ending in '/'. */
-      prefix: string;
-      /** Answer blob GETs with 307 to a presigned URL. */
-      redirect: boolean;
-      partSize: number;
-      uploadConcurrency: number;
-      /** Largest object completed with one CopyObject; larger ones with parallel UploadPartCopy. */
-      copyObjectMax: number;
-    };
-
-export interface Config {
-  listen: { host: string; port: number };
-  /** Where /metrics and the probes are served instead of the main listener; undefined: on it. */
-  metricsListen: { host: string; port: number } | undefined;
-  dataDir: string;
-  /** Absent: run the embedded PostgreSQL under dataDir/postgres. */
-  databaseUrl: string | undefined;
-  embeddedPostgresPort: number;
-  dbPoolSize: number;
-  deleteEnabled: boolean;
-  autoMount: boolean;
-  maxManifestBytes: number;
-  pageSizeMax: number;
-  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
-  /** Whose X-Forwarded-For to believe: a hop count or addresses/subnets; undefined: nobody's. */
-  trustProxy: number | string[] | undefined;
-  storage: StorageConfig;
-  /** Worker threads hashing uploaded bytes; 0: on the main thread. */
-  hashThreads: number;
-  /** What a slow or stalled client may hold (src/http/limits.ts). */
-  http: {
-    /** A client must send its request headers within this. */
-    headersTimeoutMs: number;
-    /** A request body that stops arriving this long is cut off; 0: never. */
-    bodyIdleMs: number;
-    /** Upload requests with a body at once; 0: unlimited. */
-    maxUploads: number;
-  };
-  /** After a stop signal, how long in-flight requests may take before their connections are closed. */
-  shutdownTimeoutMs: number;
-  /** How long serve retries an external database that does not answer at start. */
-  dbConnectTimeoutMs: number;
-  /** Serve HTTPS with this PEM pair (src/http/tls.ts); undefined: plain HTTP. */
-  tls: { certFile: string; keyFile: string } | undefined;
-}
-
-function isProxyAddress(a: string): boolean {
-  if (['loopback', 'linklocal', 'uniquelocal'].includes(a)) return true;
-  const [ip, bits, extra] = a.split('/');
-  if (extra !== undefined || isIP(ip ?? '') === 0) return false;
-  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (isIP(ip as string) === 4 ? 32 : 128));
-}
-
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
-
-/**
- * Validates the variables a schema names (empty ones count as unset). Errors
- * name the variable and the rule, never the value: some hold secrets.
- */
-export function parseEnv<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
-  const present = Object.fromEntries(Object.entries(env).filter(([k, v]) => k in schema.shape && v !== ''));
-  const parsed = schema.safeParse(present);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
-  return parsed.data;
+}
+
+/** A setting as the operator knows it: the variable or file key that set it, else its key and variable. */
+function labeller(sources: Sources): (key: string) => string {
+  const envOf = new Map(settings().map((s) => [s.key, s.env]));
+  return (key) => {
+    const src = sources.get(key);
+    if (src && 'env' in src) return src.env;
+    if (src) return `${key} (in ${src.file})`;
+    const variable = envOf.get(key);
+    return variable ? `${key} (${variable})` : key;
+  };
+}
+
+function issueLines(issues: z.core.$ZodIssue[], label: (key: string) => string, file: string | null): string[] {
+  return issues.flatMap((i) => {
+    const at = i.path.map(String);
+    if (i.code === 'unrecognized_keys') {
+      return i.keys.map((k) => `  ${[...at, k].join('.')}${file ? ` (in ${file})` : ''}: ${unknownKey([...at, k].join('.'))}`);
+    }
+    const message = i.message.replace(/\{([A-Za-z0-9.]+)\}/g, (_, k: string) => label(k));
+    return [`  ${label(at.join('.'))}: ${message}`];
+  });
+}
+
+/** Validates a tree of settings (file and environment merged) into the Config. */
+function parseConfig(input: Tree, sources: Sources, file: string | null, earlier: string[]): Config {
+  const parsed = ConfigSchema.safeParse(input);
+  const lines = [...earlier, ...(parsed.success ? [] : issueLines(parsed.error.issues, labeller(sources), file))];
+  if (lines.length > 0 || !parsed.success) throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  return { ...parsed.data, dataDir: resolve(parsed.data.dataDir) };
+}
+
+/** The file BOLLARD_CONFIG names (the CLI's --config sets it), if any. */
+export function configFile(env: NodeJS.ProcessEnv): string | null {
+  return env['BOLLARD_CONFIG'] ? resolve(env['BOLLARD_CONFIG']) : null;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const e = parseEnv(EnvSchema, env);
-  if ((e.BOLLARD_TLS_CERT_FILE === undefined) !== (e.BOLLARD_TLS_KEY_FILE === undefined)) {
-    throw new ConfigError('invalid configuration:\n  BOLLARD_TLS_CERT_FILE, BOLLARD_TLS_KEY_FILE: set both (HTTPS) or neither (HTTP)');
-  }
-  return {
-    listen: hostPort('BOLLARD_LISTEN', e.BOLLARD_LISTEN),
-    metricsListen: e.BOLLARD_METRICS_LISTEN === undefined ? undefined : hostPort('BOLLARD_METRICS_LISTEN', e.BOLLARD_METRICS_LISTEN),
-    dataDir: resolve(e.BOLLARD_DATA_DIR),
-    databaseUrl: e.DATABASE_URL,
-    embeddedPostgresPort: e.BOLLARD_EMBEDDED_PG_PORT,
-    dbPoolSize: e.BOLLARD_DB_POOL_SIZE,
-    deleteEnabled: e.BOLLARD_DELETE_ENABLED,
-    autoMount: e.BOLLARD_AUTO_MOUNT,
-    maxManifestBytes: e.BOLLARD_MAX_MANIFEST_BYTES,
-    pageSizeMax: e.BOLLARD_PAGE_SIZE_MAX,
-    logLevel: e.BOLLARD_LOG_LEVEL,
-    trustProxy: e.BOLLARD_TRUST_PROXY,
-    storage: storageConfig(e),
-    hashThreads: e.BOLLARD_HASH_THREADS ?? defaultHashThreads(),
-    http: {
-      headersTimeoutMs: e.BOLLARD_HEADERS_TIMEOUT * 1000,
-      bodyIdleMs: e.BOLLARD_BODY_IDLE_TIMEOUT * 1000,
-      maxUploads: e.BOLLARD_MAX_UPLOADS,
-    },
-    shutdownTimeoutMs: e.BOLLARD_SHUTDOWN_TIMEOUT * 1000,
-    dbConnectTimeoutMs: e.BOLLARD_DB_CONNECT_TIMEOUT * 1000,
-    tls: e.BOLLARD_TLS_CERT_FILE && e.BOLLARD_TLS_KEY_FILE ? { certFile: resolve(e.BOLLARD_TLS_CERT_FILE), keyFile: resolve(e.BOLLARD_TLS_KEY_FILE) } : undefined,
-  };
-}
-
-function hostPort(variable: string, value: string): { host: string; port: number } {
-  const idx = value.lastIndexOf(':');
-  const port = Number(value.slice(idx + 1));
-  if (port > 65535) throw new ConfigError(`invalid configuration:\n  ${variable}: port out of range`);
-  return { host: value.slice(0, idx).replace(/^\[|\]$/g, ''), port };
-}
-
-function storageConfig(e: z.infer<typeof EnvSchema>): StorageConfig {
-  if (e.BOLLARD_STORAGE === 'fs') return { kind: 'fs', directIo: e.BOLLARD_FS_DIRECT_IO };
-  if (!e.BOLLARD_S3_BUCKET) throw new ConfigError('invalid configuration:\n  BOLLARD_S3_BUCKET: required when BOLLARD_STORAGE=s3');
-  const prefix = e.BOLLARD_S3_PREFIX.replace(/^\/+/, '');
-  return {
-    kind: 's3',
-    bucket: e.BOLLARD_S3_BUCKET,
-    endpoint: e.BOLLARD_S3_ENDPOINT,
-    region: e.BOLLARD_S3_REGION,
-    forcePathStyle: e.BOLLARD_S3_FORCE_PATH_STYLE,
-    prefix: prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`,
-    redirect: e.BOLLARD_S3_REDIRECT,
-    partSize: e.BOLLARD_S3_PART_SIZE_MB * MiB,
-    uploadConcurrency: e.BOLLARD_S3_UPLOAD_CONCURRENCY,
-    copyObjectMax: e.BOLLARD_S3_COPY_OBJECT_MAX_MB * MiB,
-  };
+  const file = configFile(env);
+  const input: Tree = file ? readConfigFile(file) : {};
+  const sources: Sources = new Map();
+  if (file) for (const key of leafKeys(input)) sources.set(key, { file });
+  overlayEnv(env, input, sources);
+  return parseConfig(input, sources, file, unknownVariables(env).map((line) => `  ${line}`));
 }

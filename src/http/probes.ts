@@ -6,12 +6,10 @@
 //    is gone is taken out of rotation until it is back.
 import { Router } from 'express';
 import type { DatabasePool } from 'slonik';
-import { ping } from '../db/gauges.ts';
-import { blobKey, type BlobStore } from '../storage/blob-store.ts';
+import { pingDatabase, pingStorage } from '../registry/health.ts';
+import type { BlobStore } from '../storage/blob-store.ts';
 
 const CHECK_TIMEOUT_MS = 2000;
-/** A key no object has (BLAKE3 of nothing would be a real key): a stat of it asks the storage and costs nothing. */
-const PROBE_KEY = blobKey('0'.repeat(64));
 
 export interface ReadinessDeps {
   pool: DatabasePool;
@@ -26,8 +24,8 @@ export function probesRouter(deps: ReadinessDeps): Router {
   });
   router.get('/readyz', async (_req, res) => {
     const [database, storage] = await Promise.all([
-      check(() => ping(deps.pool)),
-      check(() => deps.store.stat(PROBE_KEY)),
+      check(() => pingDatabase(deps.pool)),
+      check(() => pingStorage(deps.store)),
     ]);
     const ready = database === 'ok' && storage === 'ok';
     res.setHeader('Cache-Control', 'no-store');

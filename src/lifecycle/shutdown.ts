@@ -14,7 +14,7 @@
 //    would end the process at once and leave the embedded postmaster behind).
 // Every line goes through the JSON logger.
 import { inspect } from 'node:util';
-import { ConfigError } from '../config/index.ts';
+import { ConfigError } from '../shared/config-error.ts';
 import { createLogger, type Level, type Logger } from '../logger.ts';
 
 export interface Stoppable {

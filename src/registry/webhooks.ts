@@ -3,13 +3,24 @@
 // and jitter. Each replica may run one; they share the work through the claims.
 import { randomUUID } from 'node:crypto';
 import type { DatabasePool } from 'slonik';
-import type { WebhookConfig } from '../config/webhooks.ts';
 import { eventsById, type EventRow } from '../db/event-log.ts';
 import { claimDeliveries, markDelivered, markFailed, outboxBacklog, releaseLeases, type ClaimedDelivery } from '../db/webhooks.ts';
 import type { Logger } from '../logger.ts';
 import { countWebhookDelivery } from '../shared/telemetry.ts';
 import { toJournalEvent } from './journal.ts';
 import { SIGNATURE_HEADER, signatureHeader } from './webhook-signature.ts';
+
+/** How the worker delivers; src/config produces it. */
+export interface WebhookConfig {
+  enabled: boolean;
+  pollMs: number;
+  timeoutMs: number;
+  backoffMs: number;
+  backoffMaxMs: number;
+  /** Deliveries claimed (and sent in parallel) per round: at most one per (endpoint, repository). */
+  concurrency: number;
+  metricsMs: number;
+}
 
 export interface WebhookMetrics {
   delivered: number;

@@ -1,13 +1,14 @@
 // Builds the configured BlobStore and checks it can be used before the registry
 // starts serving. The filesystem driver is the default.
 import { join } from 'node:path';
-import { ConfigError, type Config, type StorageConfig } from '../config/index.ts';
+import { ConfigError } from '../shared/config-error.ts';
+import type { StorageConfig } from './options.ts';
 import type { BlobStore } from './blob-store.ts';
 import { FsBlobStore } from './fs.ts';
 
 export type { S3StorageConfig } from './s3/factory.ts';
 
-export async function createBlobStore(config: Pick<Config, 'dataDir' | 'storage'>): Promise<BlobStore> {
+export async function createBlobStore(config: { dataDir: string; storage: StorageConfig }): Promise<BlobStore> {
   if (config.storage.kind === 'fs') {
     const store = new FsBlobStore(join(config.dataDir, 'storage'), { directIo: config.storage.directIo });
     await store.init();
@@ -15,7 +16,7 @@ export async function createBlobStore(config: Pick<Config, 'dataDir' | 'storage'
   }
   // loaded only when used: the AWS SDK costs ~25 MB of RSS in a process that never needs it
   const { s3BlobStore } = await import('./s3/factory.ts');
-  const store = s3BlobStore(config.storage);
+  const store = s3BlobStore(config.storage, config.storage.credentials);
   try {
     await store.init();
   } catch (err) {

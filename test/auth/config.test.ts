@@ -3,8 +3,11 @@ import { expect, test } from 'vitest';
 import { hashPassword, verifyPassword } from '../../src/auth/password.ts';
 import { globMatches } from '../../src/shared/glob.ts';
 import { parseScopes } from '../../src/auth/scope.ts';
-import { loadAuthConfig } from '../../src/config/auth.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { authConfig } from '../../src/config/runtime.ts';
 import { ConfigError } from '../../src/config/index.ts';
+
+const loadAuthConfig = (env: NodeJS.ProcessEnv) => authConfig(loadConfig(env));
 
 test('BOLLARD_AUTH defaults to none; token mode has sensible defaults', () => {
   expect(loadAuthConfig({}).mode).toBe('none');

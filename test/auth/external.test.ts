@@ -9,9 +9,12 @@ import { join } from 'node:path';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { loadAuthConfig } from '../../src/config/auth.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { authConfig } from '../../src/config/runtime.ts';
 import { blob, imageManifest, OCI_MANIFEST } from '../support/fixtures.ts';
 import { ADMIN_PASSWORD, challenge, createAuthRegistry, fetchToken, type AuthRegistry } from './support.ts';
+
+const loadAuthConfig = (env: NodeJS.ProcessEnv) => authConfig(loadConfig(env));
 
 const ISSUER = 'https://idp.example.test';
 const ACCESS = [{ type: 'repository', name: 'ext/app', actions: ['pull'] }];
@@ -165,8 +168,8 @@ test('configuration errors are clear', async () => {
   expect(() => loadAuthConfig({ ...base, BOLLARD_AUTH_EXTERNAL_ALGORITHMS: 'RS256,none' })).toThrow(/"none" is never accepted/);
   expect(() => loadAuthConfig({ ...base, BOLLARD_AUTH_EXTERNAL_ALGORITHMS: 'HS256' })).toThrow(/HS256 .*not accepted/);
   expect(() => loadAuthConfig({ ...base, BOLLARD_AUTH_EXTERNAL_ALGORITHMS: 'XY99' })).toThrow(/unknown algorithm "XY99"/);
-  expect(() => loadAuthConfig({ ...base, BOLLARD_AUTH_EXTERNAL_ISSUER: '' })).toThrow(/BOLLARD_AUTH_EXTERNAL_ISSUER: required/);
-  expect(() => loadAuthConfig({ ...base, BOLLARD_AUTH_EXTERNAL_ISSUER: 'bollard' })).toThrow(/must differ from BOLLARD_AUTH_ISSUER/);
+  expect(() => loadAuthConfig({ ...base, BOLLARD_AUTH_EXTERNAL_ISSUER: '' })).toThrow(/auth.external.issuer \(BOLLARD_AUTH_EXTERNAL_ISSUER\): required/);
+  expect(() => loadAuthConfig({ ...base, BOLLARD_AUTH_EXTERNAL_ISSUER: 'bollard' })).toThrow(/BOLLARD_AUTH_EXTERNAL_ISSUER: must differ from auth.issuer \(BOLLARD_AUTH_ISSUER\)/);
   expect(() => loadAuthConfig({ ...base, BOLLARD_AUTH_EXTERNAL_PEM_FILE: '/x.pem' })).toThrow(/exclusive/);
   expect(() => loadAuthConfig({ BOLLARD_AUTH_EXTERNAL_ISSUER: ISSUER })).toThrow(/set one of/);
   expect(() => loadAuthConfig({ ...base, BOLLARD_AUTH_EXTERNAL_JWKS_URL: 'file:///etc/jwks' })).toThrow(/BOLLARD_AUTH_EXTERNAL_JWKS_URL/);

@@ -77,7 +77,9 @@ test('bad refresh tokens count against the client too', async () => {
 });
 
 test('the limits are configuration, validated', async () => {
-  const { loadAuthConfig } = await import('../../src/config/auth.ts');
+  const { loadConfig } = await import('../../src/config/index.ts');
+  const { authConfig } = await import('../../src/config/runtime.ts');
+  const loadAuthConfig = (env: NodeJS.ProcessEnv) => authConfig(loadConfig(env));
   expect(loadAuthConfig({}).loginLimits).toEqual({ perClient: 30, perUser: 10, windowSeconds: 300 });
   expect(() => loadAuthConfig({ BOLLARD_AUTH_LOGIN_FAILURES_PER_USER: '0' })).toThrow(/BOLLARD_AUTH_LOGIN_FAILURES_PER_USER/);
   expect(() => loadAuthConfig({ BOLLARD_AUTH_LOGIN_WINDOW: 'x' })).toThrow(/BOLLARD_AUTH_LOGIN_WINDOW/);

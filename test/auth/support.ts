@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import type { Express } from 'express';
 import type { DatabasePool } from 'slonik';
 import request from 'supertest';
-import { loadConfig } from '../../src/config/index.ts';
 import { createApp } from '../../src/app.ts';
 import { hashPassword } from '../../src/auth/password.ts';
 import { createAuth, type Auth } from '../../src/auth/service.ts';
-import { loadAuthConfig } from '../../src/config/auth.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { authConfig } from '../../src/config/runtime.ts';
 import { addGrant } from '../../src/db/grants.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { openPool } from '../../src/db/pool.ts';
@@ -19,6 +19,8 @@ import { createLogger, type Logger } from '../../src/logger.ts';
 import { FsBlobStore } from '../../src/storage/fs.ts';
 import { createTestDatabase } from '../support/db.ts';
 import { DEFAULT_OPTIONS } from '../support/registry.ts';
+
+const loadAuthConfig = (env: NodeJS.ProcessEnv) => authConfig(loadConfig(env));
 
 export const ADMIN_PASSWORD = 'admin-secret-1';
 
@@ -38,7 +40,7 @@ export async function createAuthRegistry(env: Record<string, string> = {}, log: 
   const store = new FsBlobStore(storageDir);
   await store.init();
   const config = loadAuthConfig({ BOLLARD_AUTH: 'token', BOLLARD_ADMIN_PASSWORD: ADMIN_PASSWORD, ...env });
-  const { trustProxy } = loadConfig({ BOLLARD_TRUST_PROXY: env['BOLLARD_TRUST_PROXY'] ?? '' });
+  const { trustProxy } = loadConfig({ BOLLARD_TRUST_PROXY: env['BOLLARD_TRUST_PROXY'] ?? '' }).http;
   const auth = await createAuth(pool, config, log).catch(async (err: unknown) => {
     await pool.end();
     await db.drop();

@@ -7,10 +7,13 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createAuth } from '../../src/auth/service.ts';
 import { listSigningKeys } from '../../src/db/signing-keys.ts';
 import { verifyAccessToken } from '../../src/auth/tokens.ts';
-import { loadAuthConfig } from '../../src/config/auth.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { authConfig } from '../../src/config/runtime.ts';
 import { createLogger } from '../../src/logger.ts';
 import { expectOciError } from '../support/client.ts';
 import { challenge, createAuthRegistry, fetchToken, ADMIN_PASSWORD, type AuthRegistry } from './support.ts';
+
+const loadAuthConfig = (env: NodeJS.ProcessEnv) => authConfig(loadConfig(env));
 
 let r: AuthRegistry;
 beforeAll(async () => {

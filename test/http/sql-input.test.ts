@@ -8,7 +8,8 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { createAuth } from '../../src/auth/service.ts';
-import { loadAuthConfig } from '../../src/config/auth.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { authConfig } from '../../src/config/runtime.ts';
 import { toRegistryError } from '../../src/http/errors.ts';
 import { createLogger } from '../../src/logger.ts';
 import { sql } from 'slonik';
@@ -17,6 +18,8 @@ import { emptyConfig, imageManifest, OCI_INDEX, OCI_MANIFEST, randomBlob, sha256
 import { createTestRegistry, DEFAULT_OPTIONS, type TestRegistry } from '../support/registry.ts';
 import { rowCounts } from '../support/rows.ts';
 import { TEST_ADMIN } from '../support/auth-mode.ts';
+
+const loadAuthConfig = (env: NodeJS.ProcessEnv) => authConfig(loadConfig(env));
 
 const REPO = 'nul/repo';
 let reg: TestRegistry;

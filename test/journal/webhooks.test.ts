@@ -6,7 +6,7 @@ import { sql } from 'slonik';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import { z } from 'zod';
-import type { WebhookConfig } from '../../src/config/webhooks.ts';
+import type { WebhookConfig } from '../../src/registry/webhooks.ts';
 import { claimDeliveries, deleteEndpoint, insertEndpoint, markFailed, outboxBacklog } from '../../src/db/webhooks.ts';
 import { globToRegex } from '../../src/shared/glob.ts';
 import { createLogger } from '../../src/logger.ts';

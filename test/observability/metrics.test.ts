@@ -6,8 +6,8 @@ import request from 'supertest';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { createAuth } from '../../src/auth/service.ts';
-import { loadAuthConfig } from '../../src/config/auth.ts';
-import { loadGcConfig } from '../../src/config/gc.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { authConfig, gcConfig } from '../../src/config/runtime.ts';
 import { startGcWorker } from '../../src/registry/gc-worker.ts';
 import { scrub } from '../../src/registry/scrub.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -107,7 +107,7 @@ test('several apps in one process each have their own registry', async () => {
 
 test('with token auth, /metrics and the probes need no token', async () => {
   const log = createLogger('silent');
-  const auth = await createAuth(reg.pool, loadAuthConfig({ BOLLARD_AUTH: 'token', BOLLARD_ADMIN_PASSWORD: 'metrics-test-password' }), log);
+  const auth = await createAuth(reg.pool, authConfig(loadConfig({ BOLLARD_AUTH: 'token', BOLLARD_ADMIN_PASSWORD: 'metrics-test-password' })), log);
   const app = createApp({ pool: reg.pool, store: reg.store, log, options: DEFAULT_OPTIONS, auth });
   expect((await request(app).get('/v2/')).status).toBe(401);
   expect((await request(app).get('/metrics')).status).toBe(200);
@@ -126,7 +126,7 @@ test('/healthz and /readyz answer 200 with JSON while the database and storage a
 
 test('a collector pass, its sweep and a scrub are counted', async () => {
   const before = (await scrape()).samples;
-  const gc = startGcWorker({ pool: reg.pool, store: reg.store }, loadGcConfig({}), createLogger('silent'));
+  const gc = startGcWorker({ pool: reg.pool, store: reg.store }, gcConfig(loadConfig({})), createLogger('silent'));
   await gc.runOnce();
   await gc.stop();
   await scrub({ pool: reg.pool, store: reg.store });

@@ -6,11 +6,12 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { UsageError } from '../../src/cli/access.ts';
 import { executeRetention, parseDuration, parseImmutableArgs, parseRetentionArgs } from '../../src/cli/retention.ts';
-import { loadRetentionConfig } from '../../src/config/retention.ts';
-import { ConfigError } from '../../src/config/index.ts';
+import { ConfigError, loadConfig } from '../../src/config/index.ts';
 import { createTestRegistry, type TestRegistry } from '../support/registry.ts';
 import { startServer } from '../support/server.ts';
 import { pushImage, pushLayers, tagsOf } from './support.ts';
+
+const loadRetention = (env: NodeJS.ProcessEnv) => ({ intervalSeconds: loadConfig(env).retention.interval });
 
 describe('arguments are validated before anything is stored', () => {
   const bad: Array<[string[], RegExp]> = [
@@ -50,10 +51,10 @@ describe('arguments are validated before anything is stored', () => {
   });
 
   test('BOLLARD_RETENTION_INTERVAL', () => {
-    expect(loadRetentionConfig({})).toEqual({ intervalSeconds: 3600 });
-    expect(loadRetentionConfig({ BOLLARD_RETENTION_INTERVAL: '0' })).toEqual({ intervalSeconds: 0 });
-    expect(() => loadRetentionConfig({ BOLLARD_RETENTION_INTERVAL: '-5' })).toThrow(ConfigError);
-    expect(() => loadRetentionConfig({ BOLLARD_RETENTION_INTERVAL: 'hourly' })).toThrow(/BOLLARD_RETENTION_INTERVAL/);
+    expect(loadRetention({})).toEqual({ intervalSeconds: 3600 });
+    expect(loadRetention({ BOLLARD_RETENTION_INTERVAL: '0' })).toEqual({ intervalSeconds: 0 });
+    expect(() => loadRetention({ BOLLARD_RETENTION_INTERVAL: '-5' })).toThrow(ConfigError);
+    expect(() => loadRetention({ BOLLARD_RETENTION_INTERVAL: 'hourly' })).toThrow(/BOLLARD_RETENTION_INTERVAL/);
   });
 });
 

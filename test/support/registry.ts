@@ -5,7 +5,8 @@ import type { Express } from 'express';
 import type { DatabasePool } from 'slonik';
 import { createApp } from '../../src/app.ts';
 import { createAuth } from '../../src/auth/service.ts';
-import { loadAuthConfig } from '../../src/config/auth.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { authConfig } from '../../src/config/runtime.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { openPool } from '../../src/db/pool.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -15,6 +16,8 @@ import { TEST_ADMIN, testAuthMode } from './auth-mode.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { fsStore, s3Store, testStorageKind, type StoreUnderTest } from './stores.ts';
 import { tokenClient } from './token-client.ts';
+
+const loadAuthConfig = (env: NodeJS.ProcessEnv) => authConfig(loadConfig(env));
 
 export interface TestRegistry {
   app: Express;

@@ -1,5 +1,5 @@
 // Builds the S3 driver from its configuration (src/storage/index.ts loads this on demand).
-import type { StorageConfig } from '../../config/index.ts';
+import type { StorageConfig } from '../options.ts';
 import { createCopyClient, createS3Client, type S3ClientOptions } from './client.ts';
 import { S3BlobStore } from './store.ts';
 

@@ -12,9 +12,9 @@ import { requestLimits, type HttpLimits } from './http/limits.ts';
 import { tokenRouter } from './http/token.ts';
 import { v2Router } from './http/v2.ts';
 import type { RegistryContext, RegistryOptions } from './registry/context.ts';
-import { HasherCache } from './registry/hasher-cache.ts';
-import { KeptLeases } from './registry/kept-leases.ts';
-import { ManifestCache } from './registry/manifest-cache.ts';
+import { HasherCache } from './registry/push/hasher-cache.ts';
+import { KeptLeases } from './registry/push/kept-leases.ts';
+import { ManifestCache } from './registry/content/manifest-cache.ts';
 import type { BlobStore } from './storage/blob-store.ts';
 
 export interface AppDeps {

@@ -1,7 +1,7 @@
 // Cross-replica signals on a dedicated LISTEN connection: the names of
 // repositories whose tags or manifests changed (sent inside the committing
 // transaction, so they arrive only for committed changes), and the ids of upload
-// sessions whose kept lease another request wants (src/registry/kept-leases.ts).
+// sessions whose kept lease another request wants (src/registry/push/kept-leases.ts).
 // The same connection holds the process's upload-lease holder lock
 // (migrations/0007_upload_leases.sql): it lasts exactly as long as the connection.
 import { randomInt } from 'node:crypto';

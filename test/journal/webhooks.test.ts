@@ -10,7 +10,7 @@ import type { WebhookConfig } from '../../src/config/webhooks.ts';
 import { claimDeliveries, deleteEndpoint, insertEndpoint, markFailed, outboxBacklog } from '../../src/db/webhooks.ts';
 import { globToRegex } from '../../src/shared/glob.ts';
 import { createLogger } from '../../src/logger.ts';
-import { startWebhookWorker, type WebhookWorker } from '../../src/registry/webhooks.ts';
+import { startWebhookWorker, type WebhookWorker } from '../../src/registry/events/webhooks.ts';
 import { pushBlob, pushManifest } from '../support/client.ts';
 import { emptyConfig, imageManifest, OCI_MANIFEST, randomBlob } from '../support/fixtures.ts';
 import { createTestRegistry, type TestRegistry } from '../support/registry.ts';

@@ -3,10 +3,10 @@
 // and jitter. Each replica may run one; they share the work through the claims.
 import { randomUUID } from 'node:crypto';
 import type { DatabasePool } from 'slonik';
-import type { WebhookConfig } from '../config/webhooks.ts';
-import { eventsById, type EventRow } from '../db/event-log.ts';
-import { claimDeliveries, markDelivered, markFailed, outboxBacklog, releaseLeases, type ClaimedDelivery } from '../db/webhooks.ts';
-import type { Logger } from '../logger.ts';
+import type { WebhookConfig } from '../../config/webhooks.ts';
+import { eventsById, type EventRow } from '../../db/event-log.ts';
+import { claimDeliveries, markDelivered, markFailed, outboxBacklog, releaseLeases, type ClaimedDelivery } from '../../db/webhooks.ts';
+import type { Logger } from '../../logger.ts';
 import { toJournalEvent } from './journal.ts';
 import { SIGNATURE_HEADER, signatureHeader } from './webhook-signature.ts';
 

@@ -2,9 +2,9 @@
 // locked first, so no push or delete can slip between the check and the change.
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
-import { listImmutableRules } from '../db/retention.ts';
-import { RegistryError } from '../errors/codes.ts';
-import { describeRule, immutableMatcher } from './retention/rules.ts';
+import { listImmutableRules } from '../../db/retention.ts';
+import { RegistryError } from '../../errors/codes.ts';
+import { describeRule, immutableMatcher } from '../retention/rules.ts';
 
 /** Advisory lock class of immutable-tag creation (the two-key space, apart from single-key locks). */
 const CREATE_LOCK_CLASS = 0x696d6d75; // "immu"

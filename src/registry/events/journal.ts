@@ -2,9 +2,9 @@
 // the admin API and by the webhook bodies, so both show an event the same way.
 import { Decoder } from 'cbor-x';
 import type { CommonQueryMethods } from 'slonik';
-import { readEvents, type EventRow, type JournalPosition } from '../db/event-log.ts';
-import { RegistryError } from '../errors/codes.ts';
-import type { RepoName } from '../shared/names.ts';
+import { readEvents, type EventRow, type JournalPosition } from '../../db/event-log.ts';
+import { RegistryError } from '../../errors/codes.ts';
+import type { RepoName } from '../../shared/names.ts';
 
 const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
 

@@ -4,8 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql, type CommonQueryMethods, type DatabasePool } from 'slonik';
-import { dropPin, insertPinUnlessFenced, lockBlobKey } from '../db/gc.ts';
-import { RegistryError } from '../errors/codes.ts';
+import { dropPin, insertPinUnlessFenced, lockBlobKey } from '../../db/gc.ts';
+import { RegistryError } from '../../errors/codes.ts';
 
 /** Long enough for the slowest completion (a multi-GiB S3 copy takes seconds). */
 export const PIN_SECONDS = 3600;

@@ -2,11 +2,11 @@
 // Every replica may run them: row locks and the per-blob advisory lock keep two
 // collectors from deleting the same thing twice. Each pass that did something
 // logs it; every ten minutes a status line gives the totals and the backlog.
-import type { GcConfig } from '../config/gc.ts';
-import type { Logger } from '../logger.ts';
-import { queueDepths } from '../db/gc.ts';
-import { collectGarbage, type GcDeps } from './gc.ts';
-import { runEvery, type Periodic } from './periodic.ts';
+import type { GcConfig } from '../../config/gc.ts';
+import type { Logger } from '../../logger.ts';
+import { queueDepths } from '../../db/gc.ts';
+import { collectGarbage, type GcDeps } from './collector.ts';
+import { runEvery, type Periodic } from '../periodic.ts';
 import { sweepAbandoned, sweepAll } from './sweep.ts';
 
 /** How often the worker logs its totals and the queue backlog, work or not. */

@@ -4,6 +4,17 @@
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 
+const LOCK_KEY = 0x72657465; // "rete": one pass at a time across replicas
+
+/** Takes the session lock of a retention pass on this connection; false when another process holds it. */
+export async function tryLockRetentionPass(conn: CommonQueryMethods): Promise<boolean> {
+  return conn.oneFirst(sql.type(z.object({ ok: z.boolean() }))`SELECT pg_try_advisory_lock(${LOCK_KEY}) AS ok`);
+}
+
+export async function unlockRetentionPass(conn: CommonQueryMethods): Promise<void> {
+  await conn.query(sql.unsafe`SELECT pg_advisory_unlock(${LOCK_KEY})`);
+}
+
 const RepoRow = z.object({ id: z.number(), name: z.string() });
 
 export async function listRepositoryNames(db: CommonQueryMethods) {

@@ -3,8 +3,9 @@
 // protocol, with its fences, is described in migrations/0003_gc.sql.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { sql, type CommonQueryMethods, type DatabasePool } from 'slonik';
+import type { CommonQueryMethods, DatabasePool } from 'slonik';
 import { dropPin, insertPinUnlessFenced, lockBlobKey } from '../../db/gc.ts';
+import { commitWithoutFlush } from '../../db/pool.ts';
 import { RegistryError } from '../../errors/codes.ts';
 
 /** Long enough for the slowest completion (a multi-GiB S3 copy takes seconds). */
@@ -25,7 +26,7 @@ export async function pinBlob(pool: DatabasePool, blake3: Buffer): Promise<Pin> 
     const pinned = await pool.transaction(async (tx) => {
       // No need to wait for this commit's WAL flush: a pin lost in a database crash
       // only makes consumePin refuse the upload, it can never let a row name deleted bytes.
-      await tx.query(sql.unsafe`SET LOCAL synchronous_commit = off`);
+      await commitWithoutFlush(tx);
       await lockBlobKey(tx, blake3);
       return insertPinUnlessFenced(tx, token, blake3, PIN_SECONDS);
     });

@@ -8,7 +8,7 @@ import { subjectOfClaim, type Subject } from '../auth/permissions.ts';
 import { isSuperuser } from '../auth/superuser.ts';
 import { verifyAccessToken } from '../auth/tokens.ts';
 import { RegistryError } from '../errors/codes.ts';
-import { DEFAULT_EVENT_LIMIT, eventPage, MAX_EVENT_LIMIT, parseCursor } from '../registry/events/journal.ts';
+import { DEFAULT_EVENT_LIMIT, eventPage, MAX_EVENT_LIMIT, parseCursor } from '../registry/events/client-view.ts';
 import { parseRepoName } from '../shared/names.ts';
 import { basicCredentials } from './credentials.ts';
 import { queryString } from './params.ts';

@@ -7,7 +7,7 @@ import { deleteManifestRow } from '../../db/manifests.ts';
 import { notifyManifestChange } from '../../db/notify.ts';
 import { listImmutableRules, listPolicies } from '../../db/retention.ts';
 import { lockRepositoryForWrite } from '../../db/repositories.ts';
-import { deleteTagRows, listRepositoryNames, lockManifestsAndLinks, lockTags, tryLockRetentionPass, unlockRetentionPass, untaggedManifests } from '../../db/retention-sweep.ts';
+import { deleteTagRows, listRepositoryNames, lockManifestsAndLinks, lockTags, tryLockRetentionPass, unlockRetentionPass, untaggedManifests } from '../../db/retention-pass.ts';
 import { immutableMatcher } from './rules.ts';
 import { itemsOf, manifestReason, planRepository, tagReason, type RepositoryPlan, type RetentionItem } from './plan.ts';
 import { policyFor } from './rules.ts';

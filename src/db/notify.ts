@@ -10,8 +10,8 @@ import { sql, type CommonQueryMethods } from 'slonik';
 import type { Logger } from '../logger.ts';
 import { HOLDER_LOCK_CLASS } from './uploads.ts';
 
-export const CHANNEL = 'bollard_manifests';
-export const LEASE_CHANNEL = 'bollard_upload_leases';
+const CHANNEL = 'bollard_manifests';
+const LEASE_CHANNEL = 'bollard_upload_leases';
 
 export async function notifyManifestChange(db: CommonQueryMethods, repository: string): Promise<void> {
   await db.query(sql.unsafe`SELECT pg_notify(${CHANNEL}, ${repository})`);

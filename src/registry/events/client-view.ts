@@ -38,7 +38,7 @@ export function toClientEvent(row: EventRow): ClientEvent {
 }
 
 /** Cursors are "<xid>-<id>" of the last event returned; clients treat them as opaque. */
-export function formatCursor(p: EventPosition): string {
+function formatCursor(p: EventPosition): string {
   return `${p.xid}-${p.id}`;
 }
 

@@ -9,7 +9,7 @@ import { commitWithoutFlush } from '../../db/pool.ts';
 import { RegistryError } from '../../errors/codes.ts';
 
 /** Long enough for the slowest completion (a multi-GiB S3 copy takes seconds). */
-export const PIN_SECONDS = 3600;
+const PIN_SECONDS = 3600;
 /** How long an upload waits for a collector to finish deleting the same bytes. */
 const FENCE_WAIT_MS = 30_000;
 

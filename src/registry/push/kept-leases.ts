@@ -17,7 +17,7 @@ import type { CommonQueryMethods } from 'slonik';
 import { releaseLease, type SessionRow } from '../../db/uploads.ts';
 import { RegistryError } from '../../errors/codes.ts';
 
-export const KEEP_MS = 250;
+const KEEP_MS = 250;
 
 export interface KeptLease {
   token: string;

@@ -14,7 +14,7 @@ import { policyFor } from './rules.ts';
 
 /** Rows changed per transaction: bounds lock time on large repositories. */
 const BATCH = 500;
-export const ACTOR = 'retention';
+const ACTOR = 'retention';
 
 export interface RetentionReport {
   dryRun: boolean;

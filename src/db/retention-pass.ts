@@ -1,6 +1,7 @@
 // The queries of a retention pass: what a policy would delete, and the locked,
-// rechecked deletes. Lock order is the API's (migrations/0003_gc.sql): the
-// repository row, tags (by name), manifests (by id), repository_blobs (by blob id).
+// rechecked deletes. Lock order is the API's (docs/architecture.md, "The lock
+// order"): the repository row, tags (by name), manifests (by id), repository_blobs
+// (by blob id).
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 

@@ -1,6 +1,6 @@
 // Pins keep a blob's bytes safe from collectors between the moment an upload
 // writes (or reuses) them and the commit of the row that names them. The
-// protocol, with its fences, is described in migrations/0003_gc.sql.
+// protocol, with its fences, is described in docs/architecture.md ("Pins and fences").
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CommonQueryMethods, DatabasePool } from 'slonik';

@@ -26,7 +26,7 @@ export function rangeHeaders(offset: number): Record<string, string> {
 
 /**
  * Errors meaning the client went away mid-body. Releasing the lease after one marks
- * the session interrupted: unless resumed in time, it is reclaimed early (sweep.ts).
+ * the session interrupted: unless resumed in time, it is reclaimed early (gc/sweep.ts).
  */
 const cutOff = new WeakSet<RegistryError>();
 

@@ -1,4 +1,4 @@
--- Online garbage collection (issue 5). The collector itself is src/registry/gc.ts.
+-- Online garbage collection (issue 5). The collector itself is src/registry/gc/collector.ts.
 -- The protocol: docs/architecture.md, sections "Garbage collection" (with pins and fences) and "The lock order".
 
 CREATE TABLE gc_blob_reviews (

@@ -2,7 +2,7 @@
 --
 -- events.xid: the top-level transaction that appended the event. Readers of the
 -- journal only return events whose transaction is older than every transaction
--- still in progress (see src/db/event-log.ts), so a cursor never skips an event
+-- still in progress (see src/db/events.ts), so a cursor never skips an event
 -- that commits after a later-numbered one was read. Rows that exist when this
 -- runs get this migration's xid, which is committed before anyone reads them.
 ALTER TABLE events ADD COLUMN xid xid8 NOT NULL DEFAULT pg_current_xact_id();

@@ -18,11 +18,11 @@ import { openPool, type DatabasePool } from './db/pool.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createBlobStore } from './storage/index.ts';
 import { listenForChanges, type Listener } from './db/notify.ts';
-import { ManifestCache } from './registry/manifest-cache.ts';
-import { KeptLeases } from './registry/kept-leases.ts';
-import { startGcWorker } from './registry/gc-worker.ts';
+import { ManifestCache } from './registry/content/manifest-cache.ts';
+import { KeptLeases } from './registry/push/kept-leases.ts';
+import { startGcWorker } from './registry/gc/worker.ts';
 import { startRetentionWorker } from './registry/retention/worker.ts';
-import { startWebhookWorker } from './registry/webhooks.ts';
+import { startWebhookWorker } from './registry/events/webhooks.ts';
 
 export interface RunningRegistry extends Stoppable {
   url: string;

@@ -1,9 +1,9 @@
 // Operator commands that walk the whole registry: gc (with the sweeps) and scrub.
 import { loadConfig } from '../config/index.ts';
 import { blobStoreConfig, gcConfig } from '../config/runtime.ts';
-import { collectGarbage, type GcReport } from '../registry/gc.ts';
-import { scrub } from '../registry/scrub.ts';
-import { sweepAll } from '../registry/sweep.ts';
+import { collectGarbage, type GcReport } from '../registry/gc/collector.ts';
+import { scrub } from '../registry/gc/scrub.ts';
+import { sweepAll } from '../registry/gc/sweep.ts';
 import { createBlobStore } from '../storage/index.ts';
 import { UsageError } from './access.ts';
 import { withDatabase } from './database.ts';

@@ -5,8 +5,8 @@
 import type { AuthConfig } from '../auth/options.ts';
 import type { HttpLimits } from '../http/limits.ts';
 import type { RegistryOptions } from '../registry/context.ts';
-import type { GcConfig } from '../registry/gc-worker.ts';
-import type { WebhookConfig } from '../registry/webhooks.ts';
+import type { GcConfig } from '../registry/gc/worker.ts';
+import type { WebhookConfig } from '../registry/events/webhooks.ts';
 import type { StorageConfig } from '../storage/options.ts';
 import type { Config } from './schema.ts';
 

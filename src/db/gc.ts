@@ -1,5 +1,6 @@
 // Queries of the collector: pins, fences and the per-blob advisory lock that
-// orders them (migrations/0003_gc.sql explains the protocol), and the review queues.
+// orders them, and the review queues. docs/architecture.md explains the protocol
+// ("Garbage collection", "Pins and fences"); the tables are in migrations/0003_gc.sql.
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 

@@ -1,7 +1,7 @@
 // Cross-replica signals on a dedicated LISTEN connection: the names of
 // repositories whose tags or manifests changed (sent inside the committing
 // transaction, so they arrive only for committed changes), and the ids of upload
-// sessions whose kept lease another request wants (src/registry/kept-leases.ts).
+// sessions whose kept lease another request wants (src/registry/push/kept-leases.ts).
 // The same connection holds the process's upload-lease holder lock
 // (migrations/0007_upload_leases.sql): it lasts exactly as long as the connection.
 import { randomInt } from 'node:crypto';
@@ -10,8 +10,8 @@ import { sql, type CommonQueryMethods } from 'slonik';
 import type { Logger } from '../logger.ts';
 import { HOLDER_LOCK_CLASS } from './uploads.ts';
 
-export const CHANNEL = 'bollard_manifests';
-export const LEASE_CHANNEL = 'bollard_upload_leases';
+const CHANNEL = 'bollard_manifests';
+const LEASE_CHANNEL = 'bollard_upload_leases';
 
 export async function notifyManifestChange(db: CommonQueryMethods, repository: string): Promise<void> {
   await db.query(sql.unsafe`SELECT pg_notify(${CHANNEL}, ${repository})`);

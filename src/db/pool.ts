@@ -4,7 +4,7 @@
 // restarted embedded server included): no reconnect logic here, and
 // test/faults/postgres.test.ts holds it to that. Meanwhile a refused connection
 // fails at once, and connectionTimeout bounds the wait for one that never answers.
-import { createPool, createTypeParserPreset, type DatabasePool } from 'slonik';
+import { createPool, createTypeParserPreset, sql, type CommonQueryMethods, type DatabasePool } from 'slonik';
 
 export type { DatabasePool };
 
@@ -18,4 +18,12 @@ export async function openPool(url: string, options: { maximumPoolSize?: number;
     connectionTimeout: options.connectionTimeoutMs ?? 10_000,
     idleTimeout: 30_000,
   });
+}
+
+/**
+ * The current transaction's commit does not wait for its WAL flush. Only for rows whose loss in
+ * a database crash does no harm (the caller says why); everything else commits durably.
+ */
+export async function commitWithoutFlush(tx: CommonQueryMethods): Promise<void> {
+  await tx.query(sql.unsafe`SET LOCAL synchronous_commit = off`);
 }

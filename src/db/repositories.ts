@@ -37,7 +37,7 @@ export async function listRepositories(
 
 /**
  * Every change to a repository's manifests or tags takes this lock first, which
- * serialises them per repository (see the lock order in migrations/0003_gc.sql).
+ * serialises them per repository (docs/architecture.md, "The lock order").
  */
 export async function lockRepositoryForWrite(db: CommonQueryMethods, repositoryId: number): Promise<void> {
   await db.query(sql.unsafe`SELECT id FROM repositories WHERE id = ${repositoryId} FOR NO KEY UPDATE`);

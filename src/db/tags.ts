@@ -7,8 +7,7 @@ import { z } from 'zod';
  * moved rather than inserted twice, and both refcounts change in id order.
  */
 export async function setTag(db: CommonQueryMethods, repositoryId: number, tag: string, manifestId: number): Promise<number | null> {
-  const current = () => db.maybeOneFirst(sql.type(z.object({ manifest_id: z.number() }))`
-    SELECT manifest_id FROM tags WHERE repository_id = ${repositoryId} AND name = ${tag} FOR UPDATE`);
+  const current = () => lockTag(db, repositoryId, tag);
   let old = await current();
   if (old === null) {
     const created = await db.maybeOneFirst(sql.type(z.object({ manifest_id: z.number() }))`
@@ -30,6 +29,29 @@ export async function setTag(db: CommonQueryMethods, repositoryId: number, tag: 
     await db.query(sql.unsafe`UPDATE manifests SET refcount = refcount + ${id === manifestId ? 1 : -1} WHERE id = ${id}`);
   }
   return old;
+}
+
+/** Locks the tag's row (FOR UPDATE); returns the manifest id it names, or null when there is no such tag. */
+export async function lockTag(db: CommonQueryMethods, repositoryId: number, tag: string): Promise<number | null> {
+  return db.maybeOneFirst(sql.type(z.object({ manifest_id: z.number() }))`
+    SELECT manifest_id FROM tags WHERE repository_id = ${repositoryId} AND name = ${tag} FOR UPDATE`);
+}
+
+/** Locks the rows of every tag naming the manifest (FOR UPDATE); returns their names in order. */
+export async function lockTagsOf(db: CommonQueryMethods, manifestId: number): Promise<readonly string[]> {
+  return db.anyFirst(sql.type(z.object({ name: z.string() }))`
+    SELECT name FROM tags WHERE manifest_id = ${manifestId} ORDER BY name FOR UPDATE`);
+}
+
+/** Advisory lock class of tag creation (the two-key space, apart from single-key locks). */
+const CREATE_LOCK_CLASS = 0x696d6d75; // "immu"
+
+/**
+ * Serialises the creation of one tag name until the transaction ends. Two pushes creating
+ * the same new tag find no row to lock; this lock lets the second see the first's tag.
+ */
+export async function lockTagCreation(db: CommonQueryMethods, repositoryId: number, tag: string): Promise<void> {
+  await db.query(sql.unsafe`SELECT pg_advisory_xact_lock(${CREATE_LOCK_CLASS}, hashtext(${`${repositoryId}/${tag}`}))`);
 }
 
 /** Removes the tag; returns the manifest id it named, or null when there was no such tag. */

@@ -67,7 +67,7 @@ export async function renewLease(db: CommonQueryMethods, id: string, token: stri
 
 /**
  * Records the appended bytes and extends the lease by `keepSeconds`, for its
- * writer to keep (src/registry/kept-leases.ts); false if the lease was lost meanwhile.
+ * writer to keep (src/registry/push/kept-leases.ts); false if the lease was lost meanwhile.
  */
 export async function commitAppend(db: CommonQueryMethods, id: string, token: string, offset: number, driverState: Buffer, keepSeconds: number): Promise<boolean> {
   const row = await db.maybeOneFirst(sql.type(z.object({ id: z.string() }))`

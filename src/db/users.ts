@@ -20,12 +20,6 @@ export async function insertUser(db: CommonQueryMethods, name: string, passwordH
   return id !== null;
 }
 
-export async function setPassword(db: CommonQueryMethods, name: string, passwordHash: string): Promise<boolean> {
-  const id = await db.maybeOneFirst(sql.type(z.object({ id: z.number() }))`
-    UPDATE users SET password_hash = ${passwordHash} WHERE name = ${name} RETURNING id`);
-  return id !== null;
-}
-
 /** Removes the user and every grant naming it, in one transaction; true when it existed. */
 export async function deleteUser(pool: DatabasePool, name: string): Promise<boolean> {
   return pool.transaction(async (tx) => {

@@ -44,7 +44,3 @@ export function digestFromBuffer(algorithm: DigestAlgorithm, hash: Buffer): Dige
   const hex = hash.toString('hex');
   return { algorithm, hex, text: `${algorithm}:${hex}` };
 }
-
-export function looksLikeDigest(reference: string): boolean {
-  return reference.includes(':');
-}

@@ -59,7 +59,3 @@ export class RegistryError extends Error {
     return statusOf(this.code);
   }
 }
-
-export function isRegistryError(err: unknown): err is RegistryError {
-  return err instanceof RegistryError;
-}

@@ -2,7 +2,7 @@
 // the rest with BOLLARD_AUTH=none; with token auth only a superuser may read it,
 // as its route says (http/routes.ts).
 import { RegistryError } from '../errors/codes.ts';
-import { DEFAULT_EVENT_LIMIT, eventPage, MAX_EVENT_LIMIT, parseCursor } from '../registry/journal.ts';
+import { DEFAULT_EVENT_LIMIT, eventPage, MAX_EVENT_LIMIT, parseCursor } from '../registry/events/client-view.ts';
 import { parseRepoName } from '../shared/names.ts';
 import { linkNext } from './link.ts';
 import { queryString } from './params.ts';

@@ -1,7 +1,7 @@
 import type { Response } from 'express';
 import { parseDigest } from '../digest/digest.ts';
 import { RegistryError } from '../errors/codes.ts';
-import { blobRedirect, deleteBlob, sendBlob, statBlob } from '../registry/blobs.ts';
+import { blobRedirect, deleteBlob, sendBlob, statBlob } from '../registry/content/blobs.ts';
 import { byteRange } from './params.ts';
 import type { Handler } from './route.ts';
 

@@ -2,7 +2,7 @@
 //  - A request body that stops arriving for `bodyIdleMs` (while the server is
 //    waiting for it, not while storage holds it back) is cut: the request fails as
 //    if the client had gone, and whatever it held is given back by the code that
-//    reads the body (src/registry/upload-lease.ts, src/registry/uploads.ts).
+//    reads the body (src/registry/push/upload-lease.ts, src/registry/push/uploads.ts).
 //  - At most `maxUploads` upload requests with a body run at once; beyond that the
 //    client is told to come back (503 with Retry-After) before its body is read.
 // The header timeout is the HTTP server's own (src/main.ts).

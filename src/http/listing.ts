@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import { parseDigest } from '../digest/digest.ts';
-import { catalogPage, referrersPage, tagsPage } from '../registry/listing.ts';
-import { OCI_INDEX } from '../registry/media-types.ts';
+import { catalogPage, referrersPage, tagsPage } from '../registry/content/listing.ts';
+import { OCI_INDEX } from '../registry/content/media-types.ts';
 import { linkNext } from './link.ts';
 import { artifactTypeFilter, pageRequest } from './params.ts';
 import type { Handler, ServiceHandler } from './route.ts';

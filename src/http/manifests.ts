@@ -1,6 +1,6 @@
 import { RegistryError } from '../errors/codes.ts';
-import { deleteManifest, getManifest, putManifest } from '../registry/manifests.ts';
-import { bareMediaType } from '../registry/media-types.ts';
+import { deleteManifest, getManifest, putManifest } from '../registry/content/manifests.ts';
+import { bareMediaType } from '../registry/content/media-types.ts';
 import { parseReference } from '../shared/names.ts';
 import { readSmallBody } from './body.ts';
 import type { Handler } from './route.ts';

@@ -2,10 +2,10 @@
 import type { Request } from 'express';
 import { parseDigest, tryParseDigest, type Digest } from '../digest/digest.ts';
 import { RegistryError } from '../errors/codes.ts';
-import type { PageRequest } from '../registry/listing.ts';
-import { isMediaType } from '../registry/media-types.ts';
+import type { PageRequest } from '../registry/content/listing.ts';
+import { isMediaType } from '../registry/content/media-types.ts';
 import { isValidRepoName, isValidTag } from '../shared/names.ts';
-import type { ChunkRange } from '../registry/uploads.ts';
+import type { ChunkRange } from '../registry/push/uploads.ts';
 
 export function queryString(req: Request, key: string): string | null {
   const v = req.query[key];

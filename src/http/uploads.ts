@@ -1,8 +1,8 @@
 import type { Response } from 'express';
 import { RegistryError } from '../errors/codes.ts';
-import { mountBlob } from '../registry/blobs.ts';
+import { mountBlob } from '../registry/content/blobs.ts';
 import { parseRepoName, type RepoName } from '../shared/names.ts';
-import * as uploads from '../registry/uploads.ts';
+import * as uploads from '../registry/push/uploads.ts';
 import type { Digest } from '../digest/digest.ts';
 import { chunkRange, hasBody, queryDigest, queryString } from './params.ts';
 import type { Handler } from './route.ts';

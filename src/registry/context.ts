@@ -1,8 +1,8 @@
 import type { DatabasePool } from 'slonik';
 import type { BlobStore } from '../storage/blob-store.ts';
-import type { HasherCache } from './hasher-cache.ts';
-import type { KeptLeases } from './kept-leases.ts';
-import type { ManifestCache } from './manifest-cache.ts';
+import type { HasherCache } from './push/hasher-cache.ts';
+import type { KeptLeases } from './push/kept-leases.ts';
+import type { ManifestCache } from './content/manifest-cache.ts';
 
 export interface RegistryOptions {
   deleteEnabled: boolean;

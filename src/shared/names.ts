@@ -26,11 +26,6 @@ export function isValidTag(tag: string): tag is Tag {
   return TAG_RE.test(tag);
 }
 
-export function parseTag(tag: string): Tag {
-  if (!isValidTag(tag)) throw new RegistryError('TAG_INVALID', `invalid tag "${tag}"`);
-  return tag;
-}
-
 /** A manifest reference: a digest if it contains ':', else a tag. */
 export function parseReference(ref: string, onBad: 'MANIFEST_UNKNOWN' | 'TAG_INVALID' = 'TAG_INVALID'): Reference {
   if (ref.includes(':')) {

@@ -6,7 +6,7 @@ import { sql } from 'slonik';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { collectGarbage } from '../../src/registry/gc.ts';
+import { collectGarbage } from '../../src/registry/gc/collector.ts';
 import { emptyConfig, imageIndex, imageManifest, OCI_INDEX, OCI_MANIFEST, randomBlob, type Blob } from '../support/fixtures.ts';
 import { createTestRegistry, type TestRegistry } from '../support/registry.ts';
 import { refcountDrift } from '../support/rows.ts';

@@ -5,7 +5,7 @@ import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { scrub } from '../../src/registry/scrub.ts';
+import { scrub } from '../../src/registry/gc/scrub.ts';
 import type { BlobKey } from '../../src/storage/blob-store.ts';
 import { objectPath } from '../../src/storage/keys.ts';
 import { pushBlob, pushManifest } from '../support/client.ts';

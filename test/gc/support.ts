@@ -5,7 +5,7 @@ import { sql, type DatabasePool } from 'slonik';
 import request from 'supertest';
 import { expect } from 'vitest';
 import { z } from 'zod';
-import { collectGarbage, type GcReport } from '../../src/registry/gc.ts';
+import { collectGarbage, type GcReport } from '../../src/registry/gc/collector.ts';
 import type { GcPolicy } from '../../src/shared/policies.ts';
 import type { BlobStore } from '../../src/storage/blob-store.ts';
 import { binaryParser } from '../support/client.ts';

@@ -7,7 +7,7 @@ import { sql } from 'slonik';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createBlake3 } from '../../src/digest/blake3.ts';
-import { expireSessions, sweepObjects, sweepUploads } from '../../src/registry/sweep.ts';
+import { expireSessions, sweepObjects, sweepUploads } from '../../src/registry/gc/sweep.ts';
 import { blobKey } from '../../src/storage/blob-store.ts';
 import { pushBlob } from '../support/client.ts';
 import { randomBlob } from '../support/fixtures.ts';

@@ -1,5 +1,5 @@
 // After a chunk, its writer keeps the session's lease for a moment so the next
-// chunk on the same process skips taking it (src/registry/kept-leases.ts); a
+// chunk on the same process skips taking it (src/registry/push/kept-leases.ts); a
 // request on another replica asks for it and gets it.
 import { randomBytes } from 'node:crypto';
 import { sql } from 'slonik';
@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { listenForChanges, type Listener } from '../../src/db/notify.ts';
 import { createLogger } from '../../src/logger.ts';
-import { KeptLeases } from '../../src/registry/kept-leases.ts';
+import { KeptLeases } from '../../src/registry/push/kept-leases.ts';
 import { blob } from '../support/fixtures.ts';
 import { createTestRegistry, DEFAULT_OPTIONS, type TestRegistry } from '../support/registry.ts';
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { listenForChanges, type Listener } from '../../src/db/notify.ts';
 import { createLogger } from '../../src/logger.ts';
-import { ManifestCache } from '../../src/registry/manifest-cache.ts';
+import { ManifestCache } from '../../src/registry/content/manifest-cache.ts';
 import { pushBlob, pushManifest } from '../support/client.ts';
 import { imageManifest, OCI_MANIFEST, randomBlob } from '../support/fixtures.ts';
 import { createTestRegistry, DEFAULT_OPTIONS, type TestRegistry } from '../support/registry.ts';

@@ -1,7 +1,7 @@
 // The S3 driver dates a staged upload by when bytes last reached it. A
 // single-request upload streams into one multipart upload for as long as its body
 // lasts; dated by its start, a long live upload would look abandoned to the sweep
-// (src/registry/sweep.ts) and be aborted under its writer.
+// (src/registry/gc/sweep.ts) and be aborted under its writer.
 import { CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, inject, test } from 'vitest';
 import { s3StoreWith, testS3Client, type StoreUnderTest } from '../support/stores.ts';

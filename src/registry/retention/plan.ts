@@ -3,7 +3,7 @@
 // item with its rows locked, so both list the same items when nothing changed
 // in between.
 import type { CommonQueryMethods } from 'slonik';
-import { tagsBeyond, untaggedManifests } from '../../db/retention-sweep.ts';
+import { tagsBeyond, untaggedManifests } from '../../db/retention-pass.ts';
 import type { ImmutableRule, RetentionPolicy } from '../../shared/policies.ts';
 import { immutableMatcher, wholeTag } from './rules.ts';
 

@@ -1,22 +1,20 @@
 // One retention pass over every repository a policy governs. Only tag and
 // manifest rows are deleted, with exact refcounts and an event each (actor
 // "retention"); the blobs that become unreferenced are left to GC.
-import { sql, type CommonQueryMethods, type DatabasePool } from 'slonik';
-import { z } from 'zod';
+import type { CommonQueryMethods, DatabasePool } from 'slonik';
 import { appendEvent } from '../../db/events.ts';
 import { deleteManifestRow } from '../../db/manifests.ts';
 import { notifyManifestChange } from '../../db/notify.ts';
 import { listImmutableRules, listPolicies } from '../../db/retention.ts';
 import { lockRepositoryForWrite } from '../../db/repositories.ts';
-import { deleteTagRows, listRepositoryNames, lockManifestsAndLinks, lockTags, untaggedManifests } from '../../db/retention-sweep.ts';
+import { deleteTagRows, listRepositoryNames, lockManifestsAndLinks, lockTags, tryLockRetentionPass, unlockRetentionPass, untaggedManifests } from '../../db/retention-pass.ts';
 import { immutableMatcher } from './rules.ts';
 import { itemsOf, manifestReason, planRepository, tagReason, type RepositoryPlan, type RetentionItem } from './plan.ts';
 import { policyFor } from './rules.ts';
 
 /** Rows changed per transaction: bounds lock time on large repositories. */
 const BATCH = 500;
-const LOCK_KEY = 0x72657465; // "rete": one pass at a time across replicas
-export const ACTOR = 'retention';
+const ACTOR = 'retention';
 
 export interface RetentionReport {
   dryRun: boolean;
@@ -27,14 +25,13 @@ export interface RetentionReport {
 export async function runRetention(pool: DatabasePool, opts: { dryRun: boolean }): Promise<RetentionReport | null> {
   if (opts.dryRun) return { dryRun: true, items: (await planAll(pool)).flatMap(itemsOf) };
   return pool.connect(async (conn) => {
-    const locked = await conn.oneFirst(sql.type(z.object({ ok: z.boolean() }))`SELECT pg_try_advisory_lock(${LOCK_KEY}) AS ok`);
-    if (!locked) return null;
+    if (!(await tryLockRetentionPass(conn))) return null;
     try {
       const items: RetentionItem[] = [];
       for (const plan of await planAll(conn)) items.push(...(await applyPlan(conn, plan)));
       return { dryRun: false, items };
     } finally {
-      await conn.query(sql.unsafe`SELECT pg_advisory_unlock(${LOCK_KEY})`);
+      await unlockRetentionPass(conn);
     }
   });
 }

@@ -4,12 +4,12 @@
 // heals it) and the bytes are moved aside for inspection, behind a fence so no
 // upload reuses them meanwhile.
 import type { DatabasePool } from 'slonik';
-import { lockBlob } from '../db/blobs.ts';
-import { appendEvent } from '../db/events.ts';
-import * as q from '../db/gc.ts';
-import { createBlake3 } from '../digest/blake3.ts';
-import { countScrubRun } from '../shared/telemetry.ts';
-import { blobKey, StorageError, type BlobStore } from '../storage/blob-store.ts';
+import { lockBlob } from '../../db/blobs.ts';
+import { appendEvent } from '../../db/events.ts';
+import * as q from '../../db/gc.ts';
+import { createBlake3 } from '../../digest/blake3.ts';
+import { countScrubRun } from '../../shared/telemetry.ts';
+import { blobKey, StorageError, type BlobStore } from '../../storage/blob-store.ts';
 
 export interface ScrubDeps {
   pool: DatabasePool;

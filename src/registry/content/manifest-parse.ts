@@ -1,8 +1,8 @@
 // Parses and validates a pushed manifest: its JSON shape, its media type and the
 // descriptors it references. What must exist in the repository is checked later,
 // inside the committing transaction.
-import { tryParseDigest, type Digest } from '../digest/digest.ts';
-import { RegistryError } from '../errors/codes.ts';
+import { tryParseDigest, type Digest } from '../../digest/digest.ts';
+import { RegistryError } from '../../errors/codes.ts';
 import {
   bareMediaType,
   DOCKER_SCHEMA1,
@@ -14,7 +14,7 @@ import {
   isMediaType,
   OCI_MANIFEST,
 } from './media-types.ts';
-import { unstorableString } from './text.ts';
+import { unstorableString } from '../text.ts';
 
 export interface Descriptor {
   mediaType: string;

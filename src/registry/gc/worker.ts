@@ -2,12 +2,12 @@
 // Every replica may run them: row locks and the per-blob advisory lock keep two
 // collectors from deleting the same thing twice. Each pass that did something
 // logs it; every ten minutes a status line gives the totals and the backlog.
-import type { Logger } from '../logger.ts';
-import type { GcPolicy } from '../shared/policies.ts';
-import { queueDepths } from '../db/gc.ts';
-import { countGcRun, countUploadSweep } from '../shared/telemetry.ts';
-import { collectGarbage, type GcDeps } from './gc.ts';
-import { runEvery, type Periodic } from './periodic.ts';
+import type { Logger } from '../../logger.ts';
+import type { GcPolicy } from '../../shared/policies.ts';
+import { queueDepths } from '../../db/gc.ts';
+import { countGcRun, countUploadSweep } from '../../shared/telemetry.ts';
+import { collectGarbage, type GcDeps } from './collector.ts';
+import { runEvery, type Periodic } from '../periodic.ts';
 import { sweepAbandoned, sweepAll } from './sweep.ts';
 
 /** What the worker runs and how often; src/config produces it. */

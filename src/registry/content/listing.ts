@@ -1,12 +1,12 @@
 // Paged listings: tags, repositories (catalog) and referrers. Each page asks
 // for one row more than it returns, to know whether a next page exists.
-import type { Digest } from '../digest/digest.ts';
-import { listReferrers, type ReferrerRow } from '../db/manifests.ts';
-import { findRepository, listRepositories } from '../db/repositories.ts';
-import { listTags } from '../db/tags.ts';
-import { RegistryError } from '../errors/codes.ts';
-import type { RegistryContext } from './context.ts';
-import type { RepoName } from '../shared/names.ts';
+import type { Digest } from '../../digest/digest.ts';
+import { listReferrers, type ReferrerRow } from '../../db/manifests.ts';
+import { findRepository, listRepositories } from '../../db/repositories.ts';
+import { listTags } from '../../db/tags.ts';
+import { RegistryError } from '../../errors/codes.ts';
+import type { RegistryContext } from '../context.ts';
+import type { RepoName } from '../../shared/names.ts';
 
 export interface PageRequest {
   /** Requested page size; null when the client gave none. */

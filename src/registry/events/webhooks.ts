@@ -3,11 +3,11 @@
 // and jitter. Each replica may run one; they share the work through the claims.
 import { randomUUID } from 'node:crypto';
 import type { DatabasePool } from 'slonik';
-import { eventsById, type EventRow } from '../db/event-log.ts';
-import { claimDeliveries, markDelivered, markFailed, outboxBacklog, releaseLeases, type ClaimedDelivery } from '../db/webhooks.ts';
-import type { Logger } from '../logger.ts';
-import { countWebhookDelivery } from '../shared/telemetry.ts';
-import { toJournalEvent } from './journal.ts';
+import { eventsById, type EventRow } from '../../db/events.ts';
+import { claimDeliveries, markDelivered, markFailed, outboxBacklog, releaseLeases, type ClaimedDelivery } from '../../db/webhooks.ts';
+import type { Logger } from '../../logger.ts';
+import { countWebhookDelivery } from '../../shared/telemetry.ts';
+import { toClientEvent } from './client-view.ts';
 import { SIGNATURE_HEADER, signatureHeader } from './webhook-signature.ts';
 
 /** How the worker delivers; src/config produces it. */
@@ -99,7 +99,7 @@ export function startWebhookWorker(pool: DatabasePool, config: WebhookConfig, lo
 
 /** null when the endpoint answered 2xx; otherwise why not. */
 async function post(c: ClaimedDelivery, event: EventRow, timeoutMs: number, stop: AbortSignal): Promise<string | null> {
-  const body = JSON.stringify(toJournalEvent(event));
+  const body = JSON.stringify(toClientEvent(event));
   const headers = {
     'Content-Type': 'application/json',
     'User-Agent': 'bollard-webhooks',

@@ -8,10 +8,10 @@
 // Only things older than a grace period are touched, so work in flight is safe.
 import { decode } from 'cbor-x';
 import type { DatabasePool } from 'slonik';
-import * as q from '../db/gc.ts';
-import { existingSessions, takeExpiredSessions } from '../db/uploads.ts';
-import type { BlobStore, StoredObjectInfo, UploadState } from '../storage/blob-store.ts';
-import { deleteBytes } from './gc.ts';
+import * as q from '../../db/gc.ts';
+import { existingSessions, takeExpiredSessions } from '../../db/uploads.ts';
+import type { BlobStore, StoredObjectInfo, UploadState } from '../../storage/blob-store.ts';
+import { deleteBytes } from './collector.ts';
 
 export interface SweepDeps {
   pool: DatabasePool;

@@ -1,8 +1,20 @@
 // The queries of a retention pass: what a policy would delete, and the locked,
-// rechecked deletes. Lock order is the API's (migrations/0003_gc.sql): the
-// repository row, tags (by name), manifests (by id), repository_blobs (by blob id).
+// rechecked deletes. Lock order is the API's (docs/architecture.md, "The lock
+// order"): the repository row, tags (by name), manifests (by id), repository_blobs
+// (by blob id).
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
+
+const LOCK_KEY = 0x72657465; // "rete": one pass at a time across replicas
+
+/** Takes the session lock of a retention pass on this connection; false when another process holds it. */
+export async function tryLockRetentionPass(conn: CommonQueryMethods): Promise<boolean> {
+  return conn.oneFirst(sql.type(z.object({ ok: z.boolean() }))`SELECT pg_try_advisory_lock(${LOCK_KEY}) AS ok`);
+}
+
+export async function unlockRetentionPass(conn: CommonQueryMethods): Promise<void> {
+  await conn.query(sql.unsafe`SELECT pg_advisory_unlock(${LOCK_KEY})`);
+}
 
 const RepoRow = z.object({ id: z.number(), name: z.string() });
 

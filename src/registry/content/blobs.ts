@@ -1,12 +1,12 @@
 import type { Readable } from 'node:stream';
-import type { Digest } from '../digest/digest.ts';
-import { findBlob, findBlobLinkedIn, findLinkedBlob, linkBlob, lockBlob, lockLink, unlinkBlob, type BlobRow } from '../db/blobs.ts';
-import { appendEvent } from '../db/events.ts';
-import { ensureRepository, findRepository } from '../db/repositories.ts';
-import { RegistryError } from '../errors/codes.ts';
-import { blobKey, StorageError, type ByteRange } from '../storage/blob-store.ts';
-import type { RegistryContext } from './context.ts';
-import type { RepoName } from '../shared/names.ts';
+import type { Digest } from '../../digest/digest.ts';
+import { findBlob, findBlobLinkedIn, findLinkedBlob, linkBlob, lockBlob, lockLink, unlinkBlob, type BlobRow } from '../../db/blobs.ts';
+import { appendEvent } from '../../db/events.ts';
+import { ensureRepository, findRepository } from '../../db/repositories.ts';
+import { RegistryError } from '../../errors/codes.ts';
+import { blobKey, StorageError, type ByteRange } from '../../storage/blob-store.ts';
+import type { RegistryContext } from '../context.ts';
+import type { RepoName } from '../../shared/names.ts';
 
 export interface BlobInfo {
   digest: Digest;

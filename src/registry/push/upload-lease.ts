@@ -1,12 +1,12 @@
 // Upload session leases: a writer holds the session row's lease while it appends,
 // so two requests never write the same staged bytes, on any replica.
 import { randomUUID } from 'node:crypto';
-import { askForLease } from '../db/notify.ts';
-import { findRepository } from '../db/repositories.ts';
-import * as sessions from '../db/uploads.ts';
-import { RegistryError } from '../errors/codes.ts';
-import type { RegistryContext } from './context.ts';
-import type { RepoName } from '../shared/names.ts';
+import { askForLease } from '../../db/notify.ts';
+import { findRepository } from '../../db/repositories.ts';
+import * as sessions from '../../db/uploads.ts';
+import { RegistryError } from '../../errors/codes.ts';
+import type { RegistryContext } from '../context.ts';
+import type { RepoName } from '../../shared/names.ts';
 
 /** The session in the named repository; BLOB_UPLOAD_UNKNOWN when there is none. */
 export async function findRow(ctx: RegistryContext, name: RepoName, id: string): Promise<sessions.SessionRow> {
@@ -26,7 +26,7 @@ export function rangeHeaders(offset: number): Record<string, string> {
 
 /**
  * Errors meaning the client went away mid-body. Releasing the lease after one marks
- * the session interrupted: unless resumed in time, it is reclaimed early (sweep.ts).
+ * the session interrupted: unless resumed in time, it is reclaimed early (gc/sweep.ts).
  */
 const cutOff = new WeakSet<RegistryError>();
 
@@ -41,7 +41,7 @@ const LEASE_WAITS_MS = [5, 10, 20, 40, 80, 160, 320, 400];
 
 /**
  * Takes the session's lease. When another request holds it, asks the holder to
- * give it back if it is only keeping it (src/registry/kept-leases.ts) and tries
+ * give it back if it is only keeping it (src/registry/push/kept-leases.ts) and tries
  * again for a while before answering that someone else is writing.
  */
 async function takeLease(ctx: RegistryContext, name: RepoName, id: string, token: string, seconds: number): Promise<sessions.SessionRow> {

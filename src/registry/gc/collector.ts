@@ -5,14 +5,14 @@
 // a fence that uploads of the same content wait for, so no committed row ever
 // names missing bytes. A reference that comes back before the review wins.
 import type { CommonQueryMethods, DatabasePool, DatabaseTransactionConnection } from 'slonik';
-import { unlinkBlob } from '../db/blobs.ts';
-import { appendEvent } from '../db/events.ts';
-import * as q from '../db/gc.ts';
-import { deleteManifestRow } from '../db/manifests.ts';
-import { notifyManifestChange } from '../db/notify.ts';
-import { lockRepositoryForWrite } from '../db/repositories.ts';
-import { blobKey, type BlobStore } from '../storage/blob-store.ts';
-import type { GcPolicy } from '../shared/policies.ts';
+import { unlinkBlob } from '../../db/blobs.ts';
+import { appendEvent } from '../../db/events.ts';
+import * as q from '../../db/gc.ts';
+import { deleteManifestRow } from '../../db/manifests.ts';
+import { notifyManifestChange } from '../../db/notify.ts';
+import { lockRepositoryForWrite } from '../../db/repositories.ts';
+import { blobKey, type BlobStore } from '../../storage/blob-store.ts';
+import type { GcPolicy } from '../../shared/policies.ts';
 
 export interface GcItem {
   target: 'manifest' | 'link' | 'blob';

@@ -3,9 +3,9 @@
 // arrives at a process without it (a restart, another replica) has its state
 // rebuilt by re-reading the bytes staged so far.
 import type { Readable } from 'node:stream';
-import type { DigestAlgorithm } from '../digest/digest.ts';
-import { hashPool, type HashPool } from '../digest/hash-pool.ts';
-import { DualHasher, type StreamHasher } from '../digest/hasher.ts';
+import type { DigestAlgorithm } from '../../digest/digest.ts';
+import { hashPool, type HashPool } from '../../digest/hash-pool.ts';
+import { DualHasher, type StreamHasher } from '../../digest/hasher.ts';
 
 interface Entry {
   offset: number;

@@ -1,14 +1,15 @@
 // Pins keep a blob's bytes safe from collectors between the moment an upload
 // writes (or reuses) them and the commit of the row that names them. The
-// protocol, with its fences, is described in migrations/0003_gc.sql.
+// protocol, with its fences, is described in docs/architecture.md ("Pins and fences").
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { sql, type CommonQueryMethods, type DatabasePool } from 'slonik';
-import { dropPin, insertPinUnlessFenced, lockBlobKey } from '../db/gc.ts';
-import { RegistryError } from '../errors/codes.ts';
+import type { CommonQueryMethods, DatabasePool } from 'slonik';
+import { dropPin, insertPinUnlessFenced, lockBlobKey } from '../../db/gc.ts';
+import { commitWithoutFlush } from '../../db/pool.ts';
+import { RegistryError } from '../../errors/codes.ts';
 
 /** Long enough for the slowest completion (a multi-GiB S3 copy takes seconds). */
-export const PIN_SECONDS = 3600;
+const PIN_SECONDS = 3600;
 /** How long an upload waits for a collector to finish deleting the same bytes. */
 const FENCE_WAIT_MS = 30_000;
 
@@ -25,7 +26,7 @@ export async function pinBlob(pool: DatabasePool, blake3: Buffer): Promise<Pin> 
     const pinned = await pool.transaction(async (tx) => {
       // No need to wait for this commit's WAL flush: a pin lost in a database crash
       // only makes consumePin refuse the upload, it can never let a row name deleted bytes.
-      await tx.query(sql.unsafe`SET LOCAL synchronous_commit = off`);
+      await commitWithoutFlush(tx);
       await lockBlobKey(tx, blake3);
       return insertPinUnlessFenced(tx, token, blake3, PIN_SECONDS);
     });

@@ -1,13 +1,10 @@
 // Immutable tags: checked inside the committing transaction, with the tag rows
 // locked first, so no push or delete can slip between the check and the change.
-import { sql, type CommonQueryMethods } from 'slonik';
-import { z } from 'zod';
-import { listImmutableRules } from '../db/retention.ts';
-import { RegistryError } from '../errors/codes.ts';
-import { describeRule, immutableMatcher } from './retention/rules.ts';
-
-/** Advisory lock class of immutable-tag creation (the two-key space, apart from single-key locks). */
-const CREATE_LOCK_CLASS = 0x696d6d75; // "immu"
+import type { CommonQueryMethods } from 'slonik';
+import { listImmutableRules } from '../../db/retention.ts';
+import { lockTag, lockTagCreation, lockTagsOf } from '../../db/tags.ts';
+import { RegistryError } from '../../errors/codes.ts';
+import { describeRule, immutableMatcher } from '../retention/rules.ts';
 
 async function matcherFor(tx: CommonQueryMethods, repository: string) {
   return immutableMatcher(await listImmutableRules(tx), repository);
@@ -19,9 +16,8 @@ export async function guardTagMove(tx: CommonQueryMethods, repository: string, r
   if (!rule) return;
   // Two pushes creating the same new immutable tag find no row to lock: they
   // queue here instead, so the second sees the first's tag and is refused.
-  await tx.query(sql.unsafe`SELECT pg_advisory_xact_lock(${CREATE_LOCK_CLASS}, hashtext(${`${repositoryId}/${tag}`}))`);
-  const current = await tx.maybeOneFirst(sql.type(z.object({ manifest_id: z.number() }))`
-    SELECT manifest_id FROM tags WHERE repository_id = ${repositoryId} AND name = ${tag} FOR UPDATE`);
+  await lockTagCreation(tx, repositoryId, tag);
+  const current = await lockTag(tx, repositoryId, tag);
   if (current !== null && current !== manifestId) {
     throw new RegistryError('DENIED', `tag "${tag}" of ${repository} is protected by ${describeRule(rule)}: it cannot be moved to another manifest`);
   }
@@ -31,8 +27,7 @@ export async function guardTagMove(tx: CommonQueryMethods, repository: string, r
 export async function guardTagDelete(tx: CommonQueryMethods, repository: string, repositoryId: number, tag: string): Promise<void> {
   const rule = (await matcherFor(tx, repository))?.(tag);
   if (!rule) return;
-  const exists = await tx.maybeOneFirst(sql.type(z.object({ manifest_id: z.number() }))`
-    SELECT manifest_id FROM tags WHERE repository_id = ${repositoryId} AND name = ${tag} FOR UPDATE`);
+  const exists = await lockTag(tx, repositoryId, tag);
   if (exists !== null) {
     throw new RegistryError('DENIED', `tag "${tag}" of ${repository} is protected by ${describeRule(rule)}: it cannot be deleted`);
   }
@@ -42,8 +37,7 @@ export async function guardTagDelete(tx: CommonQueryMethods, repository: string,
 export async function guardManifestDelete(tx: CommonQueryMethods, repository: string, manifestId: number, digest: string): Promise<void> {
   const matches = await matcherFor(tx, repository);
   if (!matches) return;
-  const tags = await tx.anyFirst(sql.type(z.object({ name: z.string() }))`
-    SELECT name FROM tags WHERE manifest_id = ${manifestId} ORDER BY name FOR UPDATE`);
+  const tags = await lockTagsOf(tx, manifestId);
   for (const tag of tags) {
     const rule = matches(tag);
     if (rule) {

@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
-import { digestFromBuffer, type Digest } from '../digest/digest.ts';
-import { appendEvent } from '../db/events.ts';
-import { notifyManifestChange } from '../db/notify.ts';
-import * as q from '../db/manifests.ts';
-import { ensureRepository, findRepository, lockRepositoryForWrite } from '../db/repositories.ts';
-import { deleteTag, deleteTagsOf, setTag } from '../db/tags.ts';
-import { RegistryError } from '../errors/codes.ts';
+import { digestFromBuffer, type Digest } from '../../digest/digest.ts';
+import { appendEvent } from '../../db/events.ts';
+import { notifyManifestChange } from '../../db/notify.ts';
+import * as q from '../../db/manifests.ts';
+import { ensureRepository, findRepository, lockRepositoryForWrite } from '../../db/repositories.ts';
+import { deleteTag, deleteTagsOf, setTag } from '../../db/tags.ts';
+import { RegistryError } from '../../errors/codes.ts';
 import type { CommonQueryMethods } from 'slonik';
-import type { RegistryContext } from './context.ts';
-import { guardManifestDelete, guardTagDelete, guardTagMove } from './immutable.ts';
+import type { RegistryContext } from '../context.ts';
+import { guardManifestDelete, guardTagDelete, guardTagMove } from './immutable-tags.ts';
 import { parseManifest, type Descriptor, type ParsedManifest } from './manifest-parse.ts';
-import type { Reference, RepoName } from '../shared/names.ts';
+import type { Reference, RepoName } from '../../shared/names.ts';
 
 export interface StoredManifest {
   digest: string;

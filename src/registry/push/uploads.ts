@@ -2,7 +2,7 @@
 //   1. bytes are appended to the session's staging in storage, hashed on the way
 //      (SHA-256 or SHA-512 for the API, BLAKE3 for the key) in the same pass;
 //   2. on completion the digest is verified and the blob's key pinned (so no
-//      collector deletes those bytes until step 3; src/registry/pins.ts), then the
+//      collector deletes those bytes until step 3; src/registry/gc/pins.ts), then the
 //      staged bytes become the object keyed by BLAKE3 (durable before step 3), or
 //      are dropped when that object exists already (global dedupe);
 //   3. one transaction drops the pin, upserts the blob row, links it to the
@@ -11,19 +11,19 @@
 import { randomUUID } from 'node:crypto';
 import { finished, type Readable, type Transform } from 'node:stream';
 import { decode, encode } from 'cbor-x';
-import type { Digest } from '../digest/digest.ts';
-import { hashingStream, type HashResult, type StreamHasher } from '../digest/hasher.ts';
-import { linkBlob, upsertBlob } from '../db/blobs.ts';
-import { appendEvent } from '../db/events.ts';
-import { ensureRepository } from '../db/repositories.ts';
-import * as sessions from '../db/uploads.ts';
-import { RegistryError } from '../errors/codes.ts';
-import { blobKey, type UploadState } from '../storage/blob-store.ts';
-import { chunksOwned, ownChunks } from '../storage/owned-chunks.ts';
-import type { RegistryContext } from './context.ts';
-import { consumePin, pinBlob, releasePin } from './pins.ts';
+import type { Digest } from '../../digest/digest.ts';
+import { hashingStream, type HashResult, type StreamHasher } from '../../digest/hasher.ts';
+import { linkBlob, upsertBlob } from '../../db/blobs.ts';
+import { appendEvent } from '../../db/events.ts';
+import { ensureRepository } from '../../db/repositories.ts';
+import * as sessions from '../../db/uploads.ts';
+import { RegistryError } from '../../errors/codes.ts';
+import { blobKey, type UploadState } from '../../storage/blob-store.ts';
+import { chunksOwned, ownChunks } from '../../storage/owned-chunks.ts';
+import type { RegistryContext } from '../context.ts';
+import { consumePin, pinBlob, releasePin } from '../gc/pins.ts';
 import { clientWentAway, findRow, rangeHeaders, withLease, type Lease } from './upload-lease.ts';
-import type { RepoName } from '../shared/names.ts';
+import type { RepoName } from '../../shared/names.ts';
 
 export interface ChunkRange {
   start: number;

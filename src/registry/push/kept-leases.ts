@@ -14,10 +14,10 @@
 // that connection is lost, other processes may take this process's leases over,
 // so every writer here is stopped and every kept lease forgotten at once.
 import type { CommonQueryMethods } from 'slonik';
-import { releaseLease, type SessionRow } from '../db/uploads.ts';
-import { RegistryError } from '../errors/codes.ts';
+import { releaseLease, type SessionRow } from '../../db/uploads.ts';
+import { RegistryError } from '../../errors/codes.ts';
 
-export const KEEP_MS = 250;
+const KEEP_MS = 250;
 
 export interface KeptLease {
   token: string;

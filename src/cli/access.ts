@@ -7,24 +7,6 @@ import { addGrant, listGrants, removeGrant } from '../db/grants.ts';
 import { deleteUser, insertUser, listUsers } from '../db/users.ts';
 import { withDatabase } from './database.ts';
 
-export const ACCESS_USAGE = `  users add <name>          add a user; the password is read from BOLLARD_USER_PASSWORD or stdin
-  users remove <name>       remove a user and its grants
-  users list                list users
-  robots add <name>         add a robot account; prints its login (robot$<name>) and its secret, once
-  robots remove <name>      remove a robot and its grants
-  robots list               list robots
-  groups add|remove <name>  add or remove a group (removing drops its grants)
-  groups join|leave <group> <user>
-                            add a user to a group, or take it out
-  groups list               list groups and their members
-  grants add <subject> <repository-glob> <actions>
-                            let <subject> (a user name, group:<name>, robot:<name> or robot$<name>,
-                            or "anonymous" for everyone) do <actions> (comma-separated
-                            pull,push,delete) on matching repositories;
-                            in globs * stays within a path component, ** crosses them
-  grants remove <subject> <repository-glob>
-  grants list [<subject>]`;
-
 export class UsageError extends Error {
   override name = 'UsageError';
 }

@@ -8,38 +8,19 @@ import { openPool } from '../db/pool.ts';
 import { createLogger, printLine } from '../logger.ts';
 import { serve } from '../main.ts';
 import { runUntilSignalled } from '../lifecycle/shutdown.ts';
-import { ACCESS_USAGE, runGrants, runUsers, UsageError } from './access.ts';
-import { CONFIG_USAGE, runConfig, withConfigOption } from './config.ts';
-import { MAINTENANCE_USAGE, runGc, runScrub } from './maintenance.ts';
+import { CommanderError } from 'commander';
+import { UsageError } from './access.ts';
 import { withDatabase } from './database.ts';
-import { executeRetention, parseImmutableArgs, parseRetentionArgs, RETENTION_USAGE, type RetentionCommand } from './retention.ts';
-import { runGroups, runRobots } from './principals.ts';
-import { runWebhooks, WEBHOOKS_USAGE } from './webhooks.ts';
+import { buildProgram } from './program.ts';
+import { executeRetention, type RetentionCommand } from './retention.ts';
 
-const USAGE = `usage: bollard <command>
-
-commands:
-  serve [--config FILE]     run the registry (default configuration: 127.0.0.1:5000, ./data, embedded PostgreSQL)
-  migrate   apply pending database migrations and exit
-  help      show this text
-${ACCESS_USAGE}
-${MAINTENANCE_USAGE}
-${RETENTION_USAGE}
-${WEBHOOKS_USAGE}
-${CONFIG_USAGE}
-
-configuration is read from a YAML file (--config FILE or BOLLARD_CONFIG) and the environment,
-which overrides it; see docs/configuration.md`;
-
-async function runServe(args: string[]): Promise<void> {
-  const { env, rest } = withConfigOption(args);
-  if (rest.length > 0) throw new UsageError(`unknown option ${rest[0]}`);
+async function runServe(): Promise<void> {
   // Node would print the stack as plain text; the exit (code 1) is the same
   process.on('uncaughtException', (err, origin) => {
     printLine('error', 'fatal: uncaught exception', { origin, error: describeError(err) });
     process.exit(1);
   });
-  await runUntilSignalled(() => serve(env));
+  await runUntilSignalled(() => serve());
 }
 
 async function runMigrate(): Promise<void> {
@@ -61,26 +42,13 @@ async function runRetentionCommand(cmd: RetentionCommand): Promise<void> {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const command = argv[0] ?? 'serve';
+  const program = buildProgram({ serve: runServe, migrate: runMigrate, retention: runRetentionCommand });
+  const command = argv.find((a) => !a.startsWith('-')) ?? '';
   try {
-    if (command === 'serve') await runServe(argv.slice(1));
-    else if (command === 'migrate') await runMigrate();
-    else if (command === 'users') await runUsers(argv.slice(1));
-    else if (command === 'grants') await runGrants(argv.slice(1));
-    else if (command === 'gc') await runGc(argv.slice(1));
-    else if (command === 'scrub') await runScrub(argv.slice(1));
-    else if (command === 'retention') await runRetentionCommand(parseRetentionArgs(argv.slice(1)));
-    else if (command === 'immutable') await runRetentionCommand(parseImmutableArgs(argv.slice(1)));
-    else if (command === 'robots') await runRobots(argv.slice(1));
-    else if (command === 'groups') await runGroups(argv.slice(1));
-    else if (command === 'webhooks') await runWebhooks(argv.slice(1));
-    else if (command === 'config') runConfig(argv.slice(1));
-    else if (command === 'help' || command === '--help' || command === '-h') process.stdout.write(`${USAGE}\n`);
-    else {
-      process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);
-      process.exitCode = 2;
-    }
+    await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
+    // commander has printed the help, the version or what was wrong with the command line
+    if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
     if (err instanceof UsageError) {
       process.stderr.write(`bollard ${command}: ${err.message}\n`);
       process.exit(2);

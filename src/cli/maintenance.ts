@@ -8,10 +8,6 @@ import { createBlobStore } from '../storage/index.ts';
 import { UsageError } from './access.ts';
 import { withDatabase } from './database.ts';
 
-export const MAINTENANCE_USAGE = `  gc [--dry-run] [--json]   collect unreferenced manifests, links and blobs once (the policy of BOLLARD_GC_*),
-                            then sweep expired uploads and orphaned storage; --dry-run changes nothing
-  scrub [--json]            re-read every stored blob, check its BLAKE3, quarantine damaged ones (exit 1 if any)`;
-
 function flags(args: string[], allowed: string[]): Set<string> {
   for (const a of args) if (!allowed.includes(a)) throw new UsageError(`unknown option ${a}`);
   return new Set(args);

@@ -8,19 +8,6 @@ import { runRetention } from '../registry/retention/run.ts';
 import type { RetentionItem } from '../registry/retention/plan.ts';
 import { UsageError } from './access.ts';
 
-export const RETENTION_USAGE = `  retention [--dry-run] [--json]
-                            run one retention pass now (--dry-run: list what it would delete)
-  retention policy add <repository-glob> [--keep-last N] [--keep-regex RE] [--untagged-after DURATION]
-                            set the glob's policy (replacing it): keep the N most recently pushed
-                            tags and those whose whole name matches RE, delete the others; delete
-                            manifests left untagged for DURATION (e.g. 3600, 90m, 24h, 7d)
-  retention policy remove <repository-glob>
-  retention policy list
-  immutable add <repository-glob> <tag-regex>
-                            matching tags can be neither moved nor deleted
-  immutable remove <repository-glob> <tag-regex>
-  immutable list`;
-
 export type RetentionCommand =
   | { verb: 'run'; dryRun: boolean; json: boolean }
   | { verb: 'policy-add'; policy: Omit<RetentionPolicy, 'id'> }

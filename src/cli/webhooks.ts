@@ -4,14 +4,6 @@ import { deleteEndpoint, insertEndpoint, listEndpoints } from '../db/webhooks.ts
 import { UsageError } from './access.ts';
 import { withDatabase } from './database.ts';
 
-export const WEBHOOKS_USAGE = `  webhooks add <url> --secret <secret> [--repository <glob>] [--events <kinds>]
-                            send events to <url> (JSON POSTs signed with <secret>, at least
-                            8 characters; or set BOLLARD_WEBHOOK_SECRET), only for repositories
-                            matching <glob> and events of the comma-separated <kinds>
-                            (e.g. manifest.push,tag.set) when given
-  webhooks list             list endpoints with their undelivered counts
-  webhooks remove <id>      remove an endpoint and its undelivered events`;
-
 const KIND_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 export async function runWebhooks(args: string[]): Promise<void> {

@@ -86,5 +86,7 @@ test('serve stops before starting anything on a bad configuration, naming the ke
   const r = await bollard(['serve', '--config', path]);
   expect(r.code).toBe(2);
   expect(r.stderr).toContain(`storage.drivr (in ${path}): unknown key; did you mean storage.driver?`);
-  expect((await bollard(['serve', '--confg', path])).stderr).toContain('unknown option --confg');
+  const typo = await bollard(['serve', '--confg', path]);
+  expect(typo.code).toBe(2);
+  expect(typo.stderr).toContain("unknown option '--confg'");
 });

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { withLogContext, type Logger } from '../logger.ts';
+import { userOf } from './request-user.ts';
 import { routeOf } from './route-label.ts';
 
 export interface Exchange {
@@ -31,16 +32,17 @@ const CLIENT_GONE = 499;
 
 /** What each socket had read and written when its last request ended. */
 const marks = new WeakMap<Socket, { read: number; written: number }>();
+const requestIds = new WeakMap<Response, string>();
 
 export function requestIdOf(res: Response): string | undefined {
-  return res.locals['requestId'] as string | undefined;
+  return requestIds.get(res);
 }
 
 export function accessLog(log: Logger, record: (x: Exchange) => void = () => undefined): RequestHandler {
   return (req, res, next) => {
     const given = req.get('x-request-id');
     const requestId = given !== undefined && SANE_ID.test(given) ? given : randomUUID();
-    res.locals['requestId'] = requestId;
+    requestIds.set(res, requestId);
     res.setHeader('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
     // read now: mounted routers rewrite req.url while they run
@@ -67,7 +69,7 @@ export function accessLog(log: Logger, record: (x: Exchange) => void = () => und
         bytesOut,
         durationMs: Math.round(x.seconds * 1e6) / 1e3,
         client: req.ip,
-        ...userOf(res),
+        ...withUser(userOf(res)),
         ...(aborted ? { aborted: true } : {}),
       };
       if (QUIET_ROUTES.has(route)) log.debug('request', line);
@@ -97,7 +99,6 @@ function wireBytes(socket: Socket | null | undefined): { bytesIn: number; bytesO
   return { bytesIn: Math.max(0, now.read - before.read), bytesOut: Math.max(0, now.written - before.written) };
 }
 
-function userOf(res: Response): { user?: string } {
-  const subject = res.locals['authSubject'] as { kind: string; name?: string } | undefined;
-  return subject?.name !== undefined ? { user: subject.kind === 'user' ? subject.name : `${subject.kind}:${subject.name}` } : {};
+function withUser(user: string | undefined): { user?: string } {
+  return user === undefined ? {} : { user };
 }

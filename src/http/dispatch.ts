@@ -7,6 +7,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { authorize, OPEN_GRANT, type Grant, type Mount, type Need } from '../auth/authorize.ts';
 import { RegistryError } from '../errors/codes.ts';
 import { parseRepoName, type RepoName } from '../shared/names.ts';
+import { noteSubject } from './request-user.ts';
 import { originOf, parseAuthorization } from './credentials.ts';
 import type { Method, RepositoryAccess, RepositoryRoute, ServiceAccess, ServiceRoute, Services } from './route.ts';
 import { findRoute } from './routes.ts';
@@ -21,7 +22,7 @@ export function dispatcher(s: Services): RequestHandler {
     let run: () => Promise<void>;
     try {
       if ('unknown' in found) {
-        await grantFor(s, req, () => serviceNeed(found.unknown.unknownPaths));
+        await grantFor(s, req, res, () => serviceNeed(found.unknown.unknownPaths));
         throw new RegistryError('NAME_UNKNOWN', `no API endpoint at ${req.path}`);
       }
       const { route, match } = found;
@@ -38,7 +39,7 @@ async function admitRepository(s: Services, req: Request, res: Response, route: 
   // a malformed name is 400 NAME_INVALID whoever asks: its syntax reveals nothing, no rule could grant it, nor could it go into a challenge
   const name = parseRepoName(decodePart(match[1] as string));
   const entry = route.methods[req.method as Method];
-  const grant = await grantFor(s, req, () => repositoryNeed(name, entry?.access ?? route.otherMethods, entry?.mounts ? mountOf(req) : null));
+  const grant = await grantFor(s, req, res, () => repositoryNeed(name, entry?.access ?? route.otherMethods, entry?.mounts ? mountOf(req) : null));
   if (!entry) throw unsupported(req, route);
   const params = { name, arg: decodePart(match[2] as string), grant };
   return () => entry.handler(s.ctx, req, res, params);
@@ -46,15 +47,17 @@ async function admitRepository(s: Services, req: Request, res: Response, route: 
 
 async function admitService(s: Services, req: Request, res: Response, route: ServiceRoute): Promise<() => Promise<void>> {
   const entry = route.methods[req.method as Method];
-  const grant = await grantFor(s, req, () => serviceNeed(entry?.access ?? route.otherMethods));
+  const grant = await grantFor(s, req, res, () => serviceNeed(entry?.access ?? route.otherMethods));
   if (!entry) throw unsupported(req, route);
   return () => entry.handler(s, req, res, grant);
 }
 
 /** The open grant with auth off; otherwise what authorize() decides (the need is built only then). */
-async function grantFor(s: Services, req: Request, need: () => Need): Promise<Grant> {
+async function grantFor(s: Services, req: Request, res: Response, need: () => Need): Promise<Grant> {
   if (s.auth === null) return OPEN_GRANT;
-  return authorize(s.auth, need(), parseAuthorization(req.headers.authorization), originOf(req));
+  const grant = await authorize(s.auth, need(), parseAuthorization(req.headers.authorization), originOf(req));
+  noteSubject(res, grant.subject);
+  return grant;
 }
 
 function repositoryNeed(name: RepoName, access: RepositoryAccess, mount: Mount | null): Need {

@@ -7,6 +7,7 @@ import { ANONYMOUS, authenticate, issueToken, subjectOfRefreshToken, type Auth }
 import type { Subject } from '../auth/permissions.ts';
 import { parseScopes } from '../auth/scope.ts';
 import { RegistryError } from '../errors/codes.ts';
+import { noteSubject } from './request-user.ts';
 import { clientOf, loginCredentials, parseAuthorization } from './credentials.ts';
 import type { ServiceHandler, Services } from './route.ts';
 
@@ -16,6 +17,7 @@ export const get: ServiceHandler = async (s, req, res) => {
   const auth = authOf(s);
   const subject = await basicSubject(auth, req);
   const offline = queryValues(req, 'offline_token')[0] === 'true';
+  noteSubject(res, subject);
   send(res, await issueToken(auth, subject, parseScopes(queryValues(req, 'scope')), offline));
 };
 
@@ -28,10 +30,12 @@ export const post: ServiceHandler = async (s, req, res) => {
     const login = loginCredentials(field('username'), field('password'));
     const subject = login && (await authenticate(auth, login.username, login.password, clientOf(req)));
     if (subject === null) throw badCredentials();
+    noteSubject(res, subject);
     send(res, await issueToken(auth, subject, scopes, field('access_type') === 'offline'));
   } else if (field('grant_type') === 'refresh_token') {
     const subject = await subjectOfRefreshToken(auth, field('refresh_token'), clientOf(req));
     if (subject === null) throw new RegistryError('UNAUTHORIZED', 'invalid or expired refresh token');
+    noteSubject(res, subject);
     send(res, await issueToken(auth, subject, scopes, false));
   } else {
     res.status(400).json({ error: 'unsupported_grant_type', error_description: 'grant_type must be password or refresh_token' });

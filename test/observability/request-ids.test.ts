@@ -7,6 +7,9 @@ import type { Server } from 'node:http';
 import request from 'supertest';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createApp } from '../../src/app.ts';
+import { createAuth } from '../../src/auth/service.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { authConfig } from '../../src/config/runtime.ts';
 import { createLogger } from '../../src/logger.ts';
 import { waitFor } from '../faults/pg-bollard.ts';
 import { createTestRegistry, DEFAULT_OPTIONS, type TestRegistry } from '../support/registry.ts';
@@ -86,4 +89,18 @@ test('a client that goes away mid-upload is an info line marked aborted, and no 
   }
   expect(accessLines('gone-1')).toMatchObject([{ level: 'info', aborted: true, status: 499, route: '/v2/<name>/blobs/uploads/<uuid>' }]);
   expect(lines.slice(before).filter((l) => l['level'] === 'error')).toEqual([]);
+});
+
+test('with token auth, the access line names the user a request was let in as', async () => {
+  const log = createLogger('debug', (l) => lines.push(JSON.parse(l) as Record<string, unknown>));
+  const auth = await createAuth(reg.pool, authConfig(loadConfig({ BOLLARD_AUTH: 'token', BOLLARD_ADMIN_PASSWORD: 'ids-test-password' })), createLogger('silent'));
+  const secured = createApp({ pool: reg.pool, store: reg.store, log, options: DEFAULT_OPTIONS, auth });
+  const issued = await request(secured).get('/token?service=bollard&scope=repository:ids/app:pull').auth('admin', 'ids-test-password').set('X-Request-Id', 'user-token');
+  expect(issued.status).toBe(200);
+  expect(accessLines('user-token')).toMatchObject([{ route: '/token', status: 200, user: 'admin' }]);
+  const token = (issued.body as { token: string }).token;
+  await request(secured).get('/v2/ids/app/tags/list').set('Authorization', `Bearer ${token}`).set('X-Request-Id', 'user-read');
+  expect(accessLines('user-read')).toMatchObject([{ route: '/v2/<name>/tags/list', user: 'admin' }]);
+  await request(secured).get('/v2/').set('X-Request-Id', 'user-none');
+  expect(accessLines('user-none')[0]).not.toHaveProperty('user');
 });

@@ -139,15 +139,19 @@ describe.skipIf(!CRANE)(`crane (${CRANE?.version}) against bollard serve`, () =>
     expect((await crane.ok(['digest', ...k, '--platform', 'linux/arm64', `${host}/cr/app:multi`])).stdout.trim()).toBe(arm);
   });
 
-  test(`tag, then ls past one page of ${PAGE} tags, and catalog`, async () => {
+  test(`tag, then ls past one page of ${PAGE} tags, and catalog past one page of repositories`, async () => {
     const extra = Array.from({ length: 12 }, (_, i) => `t${String(i).padStart(2, '0')}`);
     for (const t of extra) await crane.ok(['tag', ...k, `${host}/cr/app:v1`, t]);
     for (const t of ['t00', 't11']) expect((await fetchManifest(server, 'cr/app', t)).digest).toBe(v1);
     const tags = (await crane.ok(['ls', ...k, `${host}/cr/app`])).stdout.trim().split('\n');
     expect(tags.sort()).toEqual(['amd64', 'arm64', 'multi', ...extra, 'v1', 'v2'].sort());
     expect(tags.length).toBeGreaterThan(PAGE * 3);
+    // more repositories than a page holds: the catalog pages too
+    const more = ['cr/r1', 'cr/r2', 'cr/r3', 'cr/r4', 'zz/last'];
+    for (const r of more) await crane.ok(['copy', ...k, `${host}/cr/app:v1`, `${host}/${r}:v1`]);
     const repos = (await crane.ok(['catalog', ...k, host])).stdout.trim().split('\n');
-    expect(repos.sort()).toEqual(['cr/app', 'cr/copy']);
+    expect(repos.sort()).toEqual(['cr/app', 'cr/copy', ...more].sort());
+    expect(repos.length).toBeGreaterThan(PAGE);
   });
 
   test('delete by tag removes the tag only; delete by digest removes the manifest', async () => {

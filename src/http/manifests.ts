@@ -14,8 +14,12 @@ function accepts(header: string | undefined, mediaType: string): boolean {
 }
 
 export const get: Handler = async (ctx, req, res, { name, arg }) => {
-  const m = await getManifest(ctx, name, parseReference(arg, 'MANIFEST_UNKNOWN'));
-  if (!accepts(req.headers.accept, m.mediaType)) {
+  const ref = parseReference(arg, 'MANIFEST_UNKNOWN');
+  const m = await getManifest(ctx, name, ref);
+  // A digest names exactly one content, so there is nothing to negotiate: it is served with its own
+  // type whatever Accept says (Docker 20.10 fetches an index's OCI children by digest without
+  // listing the OCI types). Only a tag is negotiated: one whose type the client excludes is 404.
+  if (ref.kind === 'tag' && !accepts(req.headers.accept, m.mediaType)) {
     throw new RegistryError('MANIFEST_UNKNOWN', `manifest is ${m.mediaType}, which the Accept header does not admit`);
   }
   res.status(200);

@@ -134,9 +134,31 @@ describe('content negotiation', () => {
     }
   });
 
-  test('an Accept that excludes the stored type → 404 MANIFEST_UNKNOWN', async () => {
+  test('a tag whose stored type the Accept excludes → 404 MANIFEST_UNKNOWN', async () => {
     const res = await request(reg.app).get(`/v2/${repo}/manifests/multi`).set('Accept', OCI_MANIFEST);
     expectOciError(res, 404, 'MANIFEST_UNKNOWN');
+  });
+
+  test('by digest the manifest is served with its own type whatever the Accept says', async () => {
+    // Docker 20.10 fetches an OCI index's children by digest with an Accept listing Docker types only.
+    const dockerOnly = `${DOCKER_MANIFEST}, ${DOCKER_LIST}, application/vnd.docker.distribution.manifest.v1+prettyjws`;
+    const index = await request(reg.app).get(`/v2/${repo}/manifests/multi`).buffer(true).parse(binaryParser);
+    const child = (JSON.parse(index.body.toString()) as { manifests: Array<{ digest: string }> }).manifests[0]!.digest;
+    for (const [digest, type, body] of [
+      [index.headers['docker-content-digest'] as string, OCI_INDEX, index.body as Buffer],
+      [child, OCI_MANIFEST, undefined],
+    ] as const) {
+      for (const accept of [dockerOnly, OCI_MANIFEST === type ? OCI_INDEX : OCI_MANIFEST]) {
+        const got = await request(reg.app).get(`/v2/${repo}/manifests/${digest}`).set('Accept', accept).buffer(true).parse(binaryParser);
+        expect(got.status).toBe(200);
+        expect(got.headers['content-type']).toBe(type);
+        expect(got.headers['docker-content-digest']).toBe(digest);
+        expect(sha256(got.body as Buffer)).toBe(digest);
+        if (body) expect(got.body).toEqual(body);
+        const head = await request(reg.app).head(`/v2/${repo}/manifests/${digest}`).set('Accept', accept);
+        expect([head.status, head.headers['content-type']]).toEqual([200, type]);
+      }
+    }
   });
 });
 

@@ -78,7 +78,8 @@ export async function putManifest(
   await ctx.pool.transaction(async (tx) => {
     const repositoryId = await ensureRepository(tx, name);
     await lockRepositoryForWrite(tx, repositoryId);
-    let manifestId = (await q.lockManifestsByDigest(tx, repositoryId, [sha256.text]))[0]?.id ?? null;
+    // unlocked, as before: the repository row serialises this, and the tag locks (order 2) come next
+    let manifestId = (await q.lookupNames(tx, repositoryId, sha256.text))[0]?.id ?? null;
     if (manifestId === null) {
       const children = await resolveChildren(tx, repositoryId, parsed.children, sparse);
       const blobs = await resolveBlobs(tx, repositoryId, parsed.blobs, sparse);

@@ -1,8 +1,8 @@
 // Result bookkeeping: named checks, setup steps with dependencies, pass/fail/skip.
 import type { RegistryClient } from './http.ts';
 
-export type WorkflowName = 'pull' | 'push' | 'discovery' | 'management' | 'referrers';
-export const WORKFLOWS: readonly WorkflowName[] = ['pull', 'push', 'discovery', 'referrers', 'management'];
+export type WorkflowName = 'pull' | 'push' | 'discovery' | 'management' | 'referrers' | 'tags' | 'digests' | 'sparse';
+export const WORKFLOWS: readonly WorkflowName[] = ['pull', 'push', 'discovery', 'referrers', 'management', 'tags', 'digests', 'sparse'];
 
 export type CheckStatus = 'pass' | 'fail' | 'skip';
 
@@ -49,6 +49,8 @@ export interface WorkflowContextOptions {
   client: RegistryClient;
   namespace: string;
   crossmountNamespace: string;
+  /** The registry is declared to accept sparse manifests (OCI_SPARSE). */
+  sparse?: boolean;
   sink: (result: CheckResult) => void;
 }
 
@@ -57,6 +59,7 @@ export class WorkflowContext {
   readonly client: RegistryClient;
   readonly namespace: string;
   readonly crossmountNamespace: string;
+  readonly sparse: boolean;
   private readonly sink: (result: CheckResult) => void;
   private readonly observedStart: number;
 
@@ -65,6 +68,7 @@ export class WorkflowContext {
     this.client = options.client;
     this.namespace = options.namespace;
     this.crossmountNamespace = options.crossmountNamespace;
+    this.sparse = options.sparse === true;
     this.sink = options.sink;
     this.observedStart = options.client.observed.length;
   }

@@ -37,6 +37,15 @@ export function sha256(bytes: Uint8Array | string): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
+export function sha512(bytes: Uint8Array | string): string {
+  return `sha512:${createHash('sha512').update(bytes).digest('hex')}`;
+}
+
+/** The same bytes named by their sha512 digest. */
+export function asSha512<T extends BlobFixture>(blob: T): T {
+  return { ...blob, digest: sha512(blob.bytes) };
+}
+
 export function randomHex(bytes: number): string {
   return randomBytes(bytes).toString('hex');
 }

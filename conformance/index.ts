@@ -8,6 +8,9 @@ import { runManagement } from './management.ts';
 import { runPull } from './pull.ts';
 import { runPush } from './push.ts';
 import { runReferrers } from './referrers.ts';
+import { runDigests } from './digests.ts';
+import { runSparse } from './sparse.ts';
+import { runTags } from './tags.ts';
 
 export type { CheckResult, CheckStatus, WorkflowName } from './context.ts';
 export { WORKFLOWS } from './context.ts';
@@ -24,6 +27,11 @@ export interface ConformanceOptions {
   password?: string;
   /** Skip the content-management (delete) workflow. */
   skipDelete?: boolean;
+  /**
+   * The registry accepts sparse manifests (spec: it MAY accept descriptors naming content it
+   * lacks); without this the sparse workflow is skipped.
+   */
+  sparse?: boolean;
   /** Workflows to run (default: all, in the order of WORKFLOWS). */
   only?: readonly WorkflowName[];
   /** Per-request timeout in milliseconds (default 30000). */
@@ -47,6 +55,9 @@ const RUNNERS: Record<WorkflowName, (ctx: WorkflowContext) => Promise<void>> = {
   discovery: runDiscovery,
   referrers: runReferrers,
   management: runManagement,
+  tags: runTags,
+  digests: runDigests,
+  sparse: runSparse,
 };
 
 /** One human-readable line for a result. */
@@ -91,9 +102,13 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
 
   for (const workflow of WORKFLOWS) {
     if (!selected.has(workflow)) continue;
-    const ctx = new WorkflowContext({ workflow, client, namespace, crossmountNamespace, sink });
+    const ctx = new WorkflowContext({ workflow, client, namespace, crossmountNamespace, sparse: options.sparse === true, sink });
     if (workflow === 'management' && options.skipDelete === true) {
       ctx.skip('content management workflow', 'disabled by OCI_SKIP_DELETE / skipDelete');
+      continue;
+    }
+    if (workflow === 'sparse' && options.sparse !== true) {
+      ctx.skip('sparse manifests workflow', 'not enabled: set OCI_SPARSE=1 / sparse when the registry accepts sparse manifests');
       continue;
     }
     try {

@@ -6,6 +6,7 @@ import type { HttpResponse } from './http.ts';
 import { randomBlob, randomDigest, randomImage, randomTag } from './fixtures.ts';
 import { blobPath, manifestPath, pushBlob, pushImage } from './ops.ts';
 import { MANIFEST_ACCEPT } from './pull.ts';
+import { runReferencedDeletes } from './management-referenced.ts';
 
 /**
  * The spec lets a registry disable deletion by answering 400 or 405; that is
@@ -107,5 +108,6 @@ export async function runManagement(ctx: WorkflowContext): Promise<void> {
     expectError(res, 404, ['BLOB_UNKNOWN']);
   }, [blobPushed]);
 
+  await runReferencedDeletes(ctx);
   await ctx.checkApiVersionHeaders();
 }

@@ -1,6 +1,6 @@
 // CLI: node conformance/run.ts <base-url>
 // Env: OCI_NAMESPACE, OCI_CROSSMOUNT_NAMESPACE, OCI_USERNAME, OCI_PASSWORD,
-//      OCI_SKIP_DELETE=1, OCI_ONLY=pull,push,discovery,management,referrers
+//      OCI_SKIP_DELETE=1, OCI_SPARSE=1, OCI_ONLY=pull,push,discovery,referrers,management,tags,digests,sparse
 import process from 'node:process';
 import type { ConformanceOptions, WorkflowName } from './index.ts';
 import { WORKFLOWS, formatResult, runConformance, summaryLine } from './index.ts';
@@ -37,6 +37,8 @@ async function main(): Promise<void> {
   if (pass !== undefined && pass !== '') options.password = pass;
   const skipDelete = nonEmpty(env['OCI_SKIP_DELETE']);
   options.skipDelete = skipDelete !== undefined && !['0', 'false', 'no'].includes(skipDelete.toLowerCase());
+  const sparse = nonEmpty(env['OCI_SPARSE']);
+  options.sparse = sparse !== undefined && !['0', 'false', 'no'].includes(sparse.toLowerCase());
   const only = nonEmpty(env['OCI_ONLY']);
   if (only !== undefined) {
     const names = only.split(',').map((s) => s.trim()).filter((s) => s !== '');

@@ -15,8 +15,23 @@ test('every conformance check passes, none is skipped for lack of support', asyn
   const report = await runConformance({ baseUrl: server.url, ...conformanceCredentials() });
   const failed = report.results.filter((r) => r.status === 'fail');
   expect(failed, failed.map((f) => `${f.workflow}: ${f.name} -- ${f.detail}`).join('\n')).toEqual([]);
-  // the one allowed skip: the client-side referrers fallback, unneeded when OCI-Subject is returned
+  // the allowed skips: the client-side referrers fallback, unneeded when OCI-Subject is returned,
+  // and the sparse workflow, which this server (sparse manifests off, the default) does not run
   const skipped = report.results.filter((r) => r.status === 'skip');
-  expect(skipped.map((s) => s.name).every((n) => /fallback/.test(n))).toBe(true);
+  expect(skipped.map((s) => `${s.workflow}: ${s.name}`).filter((n) => !/fallback|^sparse: /.test(n))).toEqual([]);
   expect(report.passed).toBeGreaterThan(100);
+});
+
+test('with registry.sparseManifests on, every check passes, the sparse workflow included', async () => {
+  const sparse = await startServer({ env: { BOLLARD_SPARSE_MANIFESTS: 'true' } });
+  try {
+    const report = await runConformance({ baseUrl: sparse.url, sparse: true, ...conformanceCredentials() });
+    const failed = report.results.filter((r) => r.status === 'fail');
+    expect(failed, failed.map((f) => `${f.workflow}: ${f.name} -- ${f.detail}`).join('\n')).toEqual([]);
+    const skipped = report.results.filter((r) => r.status === 'skip').map((s) => `${s.workflow}: ${s.name}`);
+    expect(skipped.filter((n) => !/fallback/.test(n))).toEqual([]);
+    expect(report.results.filter((r) => r.workflow === 'sparse' && r.status === 'pass').length).toBeGreaterThanOrEqual(7);
+  } finally {
+    await sparse.destroy();
+  }
 });

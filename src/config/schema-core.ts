@@ -51,6 +51,8 @@ export const RegistrySchema = z.strictObject({
   autoMount: env('BOLLARD_AUTO_MOUNT', bool.default(true)),
   maxManifestBytes: env('BOLLARD_MAX_MANIFEST_BYTES', int(4 * 1024 * 1024, 2 ** 31).default(4 * 1024 * 1024)),
   pageSizeMax: env('BOLLARD_PAGE_SIZE_MAX', int(1, 2 ** 31).default(10_000)),
+  /** Accept manifests that name blobs or child manifests the repository lacks (mirrors of some platforms). */
+  sparseManifests: env('BOLLARD_SPARSE_MANIFESTS', bool.default(false)),
   /** Worker threads hashing uploaded bytes; 0: on the main thread. */
   hashThreads: env('BOLLARD_HASH_THREADS', int(0, 64).default(() => defaultHashThreads())),
 });

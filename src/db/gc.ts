@@ -135,7 +135,8 @@ export async function manifestRepository(db: CommonQueryMethods, manifestId: num
 export async function lockManifestForReview(db: CommonQueryMethods, manifestId: number) {
   return db.maybeOne(sql.type(ManifestForReview)`
     SELECT m.repository_id, r.name AS repository, m.digest, m.refcount, m.subject_digest,
-           EXISTS (SELECT 1 FROM manifests s WHERE s.repository_id = m.repository_id AND s.digest = m.subject_digest) AS subject_present
+           EXISTS (SELECT 1 FROM manifests s WHERE s.repository_id = m.repository_id
+                   AND (s.digest = m.subject_digest OR s.digest_sha512 = m.subject_digest)) AS subject_present
     FROM manifests m JOIN repositories r ON r.id = m.repository_id
     WHERE m.id = ${manifestId}
     FOR UPDATE OF m`);

@@ -1,43 +1,49 @@
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 
+// A manifest row is one content; `digest` (its sha256 name, the identity) and
+// `digest_sha512` both name it, and a lookup by either finds it (docs/architecture.md).
 const ManifestRow = z.object({
   id: z.number(),
   digest: z.string(),
+  digest_sha512: z.string(),
   media_type: z.string(),
   content: z.instanceof(Buffer),
+  /** The algorithm of the tag it was looked up by; null for a lookup by digest. */
+  algorithm: z.enum(['sha256', 'sha512']).nullable(),
 });
 export type ManifestRow = z.infer<typeof ManifestRow>;
 
-export async function findManifestByDigest(db: CommonQueryMethods, repositoryId: number, digest: string): Promise<ManifestRow | null> {
-  return db.maybeOne(sql.type(ManifestRow)`
-    SELECT id, digest, media_type, content FROM manifests
-    WHERE repository_id = ${repositoryId} AND digest = ${digest}`);
+/** The column holding names of this digest's algorithm. */
+function nameColumn(digest: string) {
+  return digest.startsWith('sha512:') ? sql.fragment`m.digest_sha512` : sql.fragment`m.digest`;
 }
 
 /** One round trip for the hot read path: repository name and tag or digest to the manifest. */
 export async function lookupManifest(db: CommonQueryMethods, repository: string, ref: { tag: string } | { digest: string }): Promise<ManifestRow | null> {
   if ('tag' in ref) {
     return db.maybeOne(sql.type(ManifestRow)`
-      SELECT m.id, m.digest, m.media_type, m.content FROM repositories r
+      SELECT m.id, m.digest, m.digest_sha512, m.media_type, m.content, t.algorithm FROM repositories r
       JOIN tags t ON t.repository_id = r.id AND t.name = ${ref.tag}
       JOIN manifests m ON m.id = t.manifest_id
       WHERE r.name = ${repository}`);
   }
   return db.maybeOne(sql.type(ManifestRow)`
-    SELECT m.id, m.digest, m.media_type, m.content FROM repositories r
-    JOIN manifests m ON m.repository_id = r.id AND m.digest = ${ref.digest}
+    SELECT m.id, m.digest, m.digest_sha512, m.media_type, m.content, NULL AS algorithm FROM repositories r
+    JOIN manifests m ON m.repository_id = r.id AND ${nameColumn(ref.digest)} = ${ref.digest}
     WHERE r.name = ${repository}`);
 }
 
-const RefRow = z.object({ id: z.number(), digest: z.string(), size: z.number() });
+const RefRow = z.object({ id: z.number(), digest: z.string(), digest_sha512: z.string(), size: z.number() });
+export type ManifestRef = z.infer<typeof RefRow>;
 
-/** Locks and returns the repository's manifests with these digests, in id order. */
-export async function lockManifestsByDigest(db: CommonQueryMethods, repositoryId: number, digests: string[]) {
+/** Locks and returns the repository's manifests named by any of these digests, in id order. */
+export async function lockManifestsByDigest(db: CommonQueryMethods, repositoryId: number, digests: string[]): Promise<readonly ManifestRef[]> {
   if (digests.length === 0) return [];
+  const names = sql.array(digests, 'text');
   return db.any(sql.type(RefRow)`
-    SELECT id, digest, length(content)::int8 AS size FROM manifests
-    WHERE repository_id = ${repositoryId} AND digest = ANY(${sql.array(digests, 'text')})
+    SELECT id, digest, digest_sha512, length(content)::int8 AS size FROM manifests m
+    WHERE repository_id = ${repositoryId} AND (digest = ANY(${names}) OR digest_sha512 = ANY(${names}))
     ORDER BY id FOR UPDATE`);
 }
 
@@ -54,9 +60,17 @@ export async function lockLinkedBlobs(db: CommonQueryMethods, repositoryId: numb
     ORDER BY rb.blob_id FOR UPDATE OF rb`);
 }
 
+/** The names of the repository's manifest named `digest`, unlocked. */
+export async function lookupNames(db: CommonQueryMethods, repositoryId: number, digest: string): Promise<readonly ManifestRef[]> {
+  return db.any(sql.type(RefRow)`
+    SELECT id, digest, digest_sha512, length(content)::int8 AS size FROM manifests m
+    WHERE repository_id = ${repositoryId} AND ${nameColumn(digest)} = ${digest}`);
+}
+
 export interface NewManifest {
   repositoryId: number;
   digest: string;
+  digestSha512: string;
   mediaType: string;
   artifactType: string | null;
   subject: string | null;
@@ -69,8 +83,8 @@ export interface NewManifest {
 /** Inserts the manifest with its references and raises the referenced rows' refcounts. */
 export async function insertManifest(db: CommonQueryMethods, m: NewManifest): Promise<number> {
   const id = await db.oneFirst(sql.type(z.object({ id: z.number() }))`
-    INSERT INTO manifests (repository_id, digest, media_type, artifact_type, subject_digest, annotations, content)
-    VALUES (${m.repositoryId}, ${m.digest}, ${m.mediaType}, ${m.artifactType}, ${m.subject},
+    INSERT INTO manifests (repository_id, digest, digest_sha512, media_type, artifact_type, subject_digest, annotations, content)
+    VALUES (${m.repositoryId}, ${m.digest}, ${m.digestSha512}, ${m.mediaType}, ${m.artifactType}, ${m.subject},
             ${m.annotations ? sql.jsonb(m.annotations) : null}, ${sql.binary(m.content)})
     RETURNING id`);
   if (m.blobIds.length > 0) {
@@ -117,18 +131,23 @@ const ReferrerRow = z.object({
 });
 export type ReferrerRow = z.infer<typeof ReferrerRow>;
 
+/**
+ * The manifests whose subject is any of `subjects` (the names of one content), each
+ * reported by its name in `algorithm`, the algorithm the client asked with.
+ */
 export async function listReferrers(
   db: CommonQueryMethods,
   repositoryId: number,
-  subject: string,
-  opts: { artifactType: string | null; last: string | null; limit: number },
+  subjects: string[],
+  opts: { algorithm: 'sha256' | 'sha512'; artifactType: string | null; last: string | null; limit: number },
 ): Promise<readonly ReferrerRow[]> {
+  const name = opts.algorithm === 'sha512' ? sql.fragment`digest_sha512` : sql.fragment`digest`;
   return db.any(sql.type(ReferrerRow)`
-    SELECT digest, media_type, length(content)::int8 AS size, artifact_type, annotations
+    SELECT ${name} AS digest, media_type, length(content)::int8 AS size, artifact_type, annotations
     FROM manifests
-    WHERE repository_id = ${repositoryId} AND subject_digest = ${subject}
+    WHERE repository_id = ${repositoryId} AND subject_digest = ANY(${sql.array(subjects, 'text')})
       AND (${opts.artifactType}::text IS NULL OR artifact_type = ${opts.artifactType})
-      AND (${opts.last}::text IS NULL OR digest > ${opts.last})
-    ORDER BY digest
+      AND (${opts.last}::text IS NULL OR ${name} > ${opts.last})
+    ORDER BY ${name}
     LIMIT ${opts.limit}`);
 }

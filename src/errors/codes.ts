@@ -18,6 +18,8 @@ const CODES = {
   TOOMANYREQUESTS: { status: 429, message: 'too many requests' },
 
   TAG_INVALID: { status: 400, message: 'invalid tag' },
+  // more ?tag= parameters than one manifest PUT takes; the spec names 414 for it
+  TOO_MANY_TAGS: { status: 414, message: 'too many tag parameters' },
   PAGINATION_NUMBER_INVALID: { status: 400, message: 'invalid number of results requested' },
   PAGINATION_CURSOR_INVALID: { status: 400, message: 'invalid pagination cursor' },
   RANGE_INVALID: { status: 416, message: 'requested range not satisfiable' },
@@ -45,12 +47,15 @@ export class RegistryError extends Error {
   readonly detail: unknown;
   /** Extra response headers (Range on 416, Retry-After on 429, ...). */
   readonly headers: Record<string, string>;
+  /** The body's `message` when the code's generic one would hide what to do (clients print only it). */
+  readonly clientMessage: string | undefined;
 
-  constructor(code: ErrorCode, detail?: unknown, headers: Record<string, string> = {}) {
+  constructor(code: ErrorCode, detail?: unknown, headers: Record<string, string> = {}, clientMessage?: string) {
     super(typeof detail === 'string' ? `${code}: ${detail}` : code);
     this.name = 'RegistryError';
     this.code = code;
     this.detail = detail;
+    this.clientMessage = clientMessage;
     const defaults: Record<string, string> | undefined = (CODES[code] as { headers?: Record<string, string> }).headers;
     this.headers = defaults ? { ...defaults, ...headers } : headers;
   }

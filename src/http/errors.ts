@@ -11,7 +11,7 @@ export function sendError(res: Response, err: RegistryError, method?: string): v
   }
   res.status(err.status);
   for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
-  const body = JSON.stringify({ errors: [{ code: err.code, message: messageOf(err.code), detail: err.detail ?? null }] });
+  const body = JSON.stringify({ errors: [{ code: err.code, message: err.clientMessage ?? messageOf(err.code), detail: err.detail ?? null }] });
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Content-Length', Buffer.byteLength(body));
   if (method === 'HEAD') res.end();

@@ -3,6 +3,7 @@ import { deleteManifest, getManifest, putManifest } from '../registry/content/ma
 import { bareMediaType } from '../registry/content/media-types.ts';
 import { parseReference } from '../shared/names.ts';
 import { readSmallBody } from './body.ts';
+import { tagParameters } from './params.ts';
 import type { Handler } from './route.ts';
 
 /** True when the Accept header admits the media type (no header, or a wildcard, admits all). */
@@ -33,12 +34,15 @@ export const get: Handler = async (ctx, req, res, { name, arg }) => {
 
 export const put: Handler = async (ctx, req, res, { name, arg }) => {
   const ref = parseReference(arg);
+  const extraTags = tagParameters(req);
   const content = await readSmallBody(req, ctx.options.maxManifestBytes);
-  const result = await putManifest(ctx, name, ref, content, req.headers['content-type']);
+  const result = await putManifest(ctx, name, ref, content, req.headers['content-type'], extraTags);
   res.status(201);
   res.setHeader('Location', `/v2/${name}/manifests/${result.digest.text}`);
   res.setHeader('Docker-Content-Digest', result.digest.text);
   if (result.subject) res.setHeader('OCI-Subject', result.subject.text);
+  // one header per accepted tag (RFC 9110 list syntax); only for a push with tag parameters
+  if (extraTags.length > 0) res.setHeader('OCI-Tag', result.tags);
   res.setHeader('Content-Length', 0);
   res.end();
 };

@@ -4,7 +4,7 @@ import { parseDigest, tryParseDigest, type Digest } from '../digest/digest.ts';
 import { RegistryError } from '../errors/codes.ts';
 import type { PageRequest } from '../registry/content/listing.ts';
 import { isMediaType } from '../registry/content/media-types.ts';
-import { isValidRepoName, isValidTag } from '../shared/names.ts';
+import { isValidRepoName, isValidTag, type Tag } from '../shared/names.ts';
 import type { ChunkRange } from '../registry/push/uploads.ts';
 
 export function queryString(req: Request, key: string): string | null {
@@ -17,6 +17,28 @@ export function queryString(req: Request, key: string): string | null {
 export function queryDigest(req: Request, key = 'digest'): Digest | null {
   const v = queryString(req, key);
   return v === null ? null : parseDigest(v);
+}
+
+/** The most `?tag=` parameters one manifest PUT takes (the spec asks for at least 10). */
+export const MAX_TAG_PARAMETERS = 100;
+
+/**
+ * The `?tag=` parameters of a manifest PUT, each checked against the tag grammar before
+ * anything is read or stored: one bad tag refuses the whole push.
+ */
+export function tagParameters(req: Request): Tag[] {
+  const v = req.query['tag'];
+  if (v === undefined) return [];
+  const values = Array.isArray(v) ? v : [v];
+  if (values.length > MAX_TAG_PARAMETERS) {
+    throw new RegistryError('TOO_MANY_TAGS', `at most ${MAX_TAG_PARAMETERS} tag parameters per request, got ${values.length}`);
+  }
+  return values.map((t) => {
+    if (typeof t !== 'string' || !isValidTag(t)) {
+      throw new RegistryError('TAG_INVALID', `tag parameter "${String(t).slice(0, 64)}" does not match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`);
+    }
+    return t;
+  });
 }
 
 /** What a listing's `last` names: the listing's own items, so nothing else can be a cursor. */

@@ -9,6 +9,8 @@ export interface RegistryOptions {
   autoMount: boolean;
   maxManifestBytes: number;
   pageSizeMax: number;
+  /** Accept manifests naming content the repository lacks (docs/architecture.md, "Sparse manifests"). */
+  sparseManifests?: boolean;
   /** How long an upload session's lease lasts unrenewed (default 120 s; tests shorten it). */
   uploadLeaseSeconds?: number;
   /** Worker threads hashing uploaded bytes; 0: on the main thread (default: defaultHashThreads()). */

@@ -13,12 +13,13 @@ const ADMIN_PASSWORD = 'conformance-admin-1';
 
 let server: ServerProcess;
 beforeAll(async () => {
-  server = await startServer({ env: { BOLLARD_AUTH: 'token', BOLLARD_ADMIN_PASSWORD: ADMIN_PASSWORD } });
+  // sparse manifests on, so the sparse workflow runs with auth too (test/conformance.test.ts runs it off)
+  server = await startServer({ env: { BOLLARD_AUTH: 'token', BOLLARD_ADMIN_PASSWORD: ADMIN_PASSWORD, BOLLARD_SPARSE_MANIFESTS: 'true' } });
 });
 afterAll(() => server?.destroy());
 
-test('every conformance check passes with token auth on', async () => {
-  const report = await runConformance({ baseUrl: server.url, username: 'admin', password: ADMIN_PASSWORD });
+test('every conformance check passes with token auth on, the sparse workflow included', async () => {
+  const report = await runConformance({ baseUrl: server.url, username: 'admin', password: ADMIN_PASSWORD, sparse: true });
   const failed = report.results.filter((r) => r.status === 'fail');
   expect(failed, failed.map((f) => `${f.workflow}: ${f.name} -- ${f.detail}`).join('\n')).toEqual([]);
   const skipped = report.results.filter((r) => r.status === 'skip');

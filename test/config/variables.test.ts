@@ -33,6 +33,7 @@ const ROWS: [string, string, string, unknown, Record<string, string>?][] = [
   ['BOLLARD_AUTO_MOUNT', 'off', 'registry.autoMount', false],
   ['BOLLARD_MAX_MANIFEST_BYTES', '8388608', 'registry.maxManifestBytes', 8_388_608],
   ['BOLLARD_PAGE_SIZE_MAX', '50', 'registry.pageSizeMax', 50],
+  ['BOLLARD_SPARSE_MANIFESTS', 'true', 'registry.sparseManifests', true],
   ['BOLLARD_HASH_THREADS', '0', 'registry.hashThreads', 0],
   ['BOLLARD_STORAGE', 's3', 'storage.driver', 's3', { BOLLARD_S3_BUCKET: 'bucket-1' }],
   ['BOLLARD_FS_DIRECT_IO', 'no', 'storage.fs.directIo', false],

@@ -341,4 +341,12 @@ describe.skipIf(!SKOPEO)(`skopeo (${SKOPEO ?? 'not installed'}) against bollard 
     const other = await inspectRaw('e2e/docker:v1');
     expect((JSON.parse(other.toString()) as ManifestDoc).layers.map((l) => l.digest)).toEqual(single.layers.map((l) => l.digest));
   });
+
+  test('6. skopeo delete of a platform an index lists fails and prints why; the image still pulls', async () => {
+    const child = amd64.manifest.digest;
+    const refused = await skopeo(['delete', '--tls-verify=false', docker(`e2e/multi@${child}`)], true);
+    expect(refused.code, why(refused)).not.toBe(0);
+    expect(refused.stderr, why(refused)).toContain(`is listed by index ${multi.digest}; delete the index first`);
+    expect(sha256(await inspectRaw(`e2e/multi@${child}`))).toBe(child);
+  });
 });

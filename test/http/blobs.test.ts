@@ -110,14 +110,17 @@ describe('DELETE blob', () => {
     expect(await refcountDrift(reg.pool)).toEqual([]);
   });
 
-  test('a blob that a manifest of the repository lists is refused with DENIED and kept', async () => {
+  test('a blob that a manifest of the repository lists is refused with 405 UNSUPPORTED and kept', async () => {
     const config = randomBlob(50);
     const layer = randomBlob(500);
     await pushBlob(reg.app, 'del/used', config);
     await pushBlob(reg.app, 'del/used', layer);
     await pushManifest(reg.app, 'del/used', 'v1', imageManifest(config, [layer]), OCI_MANIFEST);
     const links = await countRows(reg.pool, 'repository_blobs');
-    expectOciError(await request(reg.app).delete(`/v2/del/used/blobs/${layer.digest}`), 403, 'DENIED');
+    const refused = await request(reg.app).delete(`/v2/del/used/blobs/${layer.digest}`);
+    expectOciError(refused, 405, 'UNSUPPORTED');
+    expect(refused.body.errors[0].message).toBe(`blob ${layer.digest} is referenced by 1 manifest(s) in del/used; delete them first`);
+    expect(refused.headers['allow']).toBe('GET, HEAD');
     expect(await countRows(reg.pool, 'repository_blobs')).toBe(links);
     expect((await request(reg.app).head(`/v2/del/used/blobs/${layer.digest}`)).status).toBe(200);
   });

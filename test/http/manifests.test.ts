@@ -243,12 +243,16 @@ describe('tags move and delete', () => {
     expect(await refcountDrift(reg.pool)).toEqual([]);
   });
 
-  test('a manifest that an index lists cannot be deleted before the index', async () => {
+  test('a manifest that an index lists cannot be deleted before the index: 405 UNSUPPORTED naming it', async () => {
     const child = imageManifest(config, [layer], { annotations: { t: 'child' } });
     await pushManifest(reg.app, repo, child.digest, child, OCI_MANIFEST);
     const idx = imageIndex([{ manifest: child }]);
     await pushManifest(reg.app, repo, 'parent', idx, OCI_INDEX);
-    expectOciError(await request(reg.app).delete(`/v2/${repo}/manifests/${child.digest}`), 403, 'DENIED');
+    // 405 UNSUPPORTED, a status the spec allows for this DELETE, saying what to do in the message
+    const refused = await request(reg.app).delete(`/v2/${repo}/manifests/${child.digest}`);
+    expectOciError(refused, 405, 'UNSUPPORTED');
+    expect(refused.body.errors[0].message).toBe(`manifest ${child.digest} is listed by index ${idx.digest}; delete the index first`);
+    expect(refused.headers['allow']).toBe('GET, HEAD, PUT');
     expect((await request(reg.app).delete(`/v2/${repo}/manifests/${idx.digest}`)).status).toBe(202);
     expect((await request(reg.app).delete(`/v2/${repo}/manifests/${child.digest}`)).status).toBe(202);
     expect(await refcountDrift(reg.pool)).toEqual([]);

@@ -2,7 +2,7 @@
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 
-export async function countRows(pool: DatabasePool, table: 'blobs' | 'repository_blobs' | 'manifests' | 'tags' | 'upload_sessions' | 'events' | 'repositories'): Promise<number> {
+export async function countRows(pool: DatabasePool, table: 'blobs' | 'repository_blobs' | 'manifests' | 'tags' | 'upload_sessions' | 'events' | 'repositories' | 'manifest_absent'): Promise<number> {
   return pool.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*)::int8 AS n FROM ${sql.identifier([table])}`);
 }
 
@@ -36,5 +36,15 @@ export async function refcountDrift(pool: DatabasePool): Promise<readonly unknow
             + (SELECT count(*) FROM manifest_children c WHERE c.child_id = m.id))::int8
     FROM manifests m
     WHERE m.refcount <> (SELECT count(*) FROM tags t WHERE t.manifest_id = m.id)
-                      + (SELECT count(*) FROM manifest_children c WHERE c.child_id = m.id)`);
+                      + (SELECT count(*) FROM manifest_children c WHERE c.child_id = m.id)
+    UNION ALL
+    -- a sparse manifest's absent reference to content the repository holds should have been linked
+    SELECT 'absent', a.manifest_id || ' ' || a.digest, 0, 1 FROM manifest_absent a
+    WHERE (a.kind = 'manifest' AND EXISTS (
+            SELECT 1 FROM manifests m WHERE m.repository_id = a.repository_id
+              AND (m.digest = a.digest OR m.digest_sha512 = a.digest) AND length(m.content) = a.size))
+       OR (a.kind = 'blob' AND EXISTS (
+            SELECT 1 FROM repository_blobs rb JOIN blobs b ON b.id = rb.blob_id
+            WHERE rb.repository_id = a.repository_id AND b.size = a.size
+              AND ('sha256:' || encode(b.sha256, 'hex') = a.digest OR 'sha512:' || encode(b.sha512, 'hex') = a.digest)))`);
 }

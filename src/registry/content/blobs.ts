@@ -2,10 +2,12 @@ import type { Readable } from 'node:stream';
 import type { Digest } from '../../digest/digest.ts';
 import { findBlob, findBlobLinkedIn, findLinkedBlob, linkBlob, lockBlob, lockLink, unlinkBlob, type BlobRow } from '../../db/blobs.ts';
 import { appendEvent } from '../../db/events.ts';
-import { ensureRepository, findRepository } from '../../db/repositories.ts';
+import { absentNamesOfBlob, attachBlob } from '../../db/manifest-absent.ts';
+import { ensureRepository, findRepository, lockRepositoryForWrite } from '../../db/repositories.ts';
 import { RegistryError } from '../../errors/codes.ts';
 import { blobKey, StorageError, type ByteRange } from '../../storage/blob-store.ts';
 import type { RegistryContext } from '../context.ts';
+import { BLOB_METHODS, referencedError } from './referenced.ts';
 import type { RepoName } from '../../shared/names.ts';
 
 export interface BlobInfo {
@@ -68,13 +70,18 @@ export async function mountBlob(ctx: RegistryContext, name: RepoName, digest: Di
   const stored = await ctx.store.stat(blobKey(row.blake3));
   if (!stored) return false;
   const blobId = row.id;
+  const blake3 = row.blake3;
+  const size = row.size;
   return ctx.pool.transaction(async (tx) => {
     const repositoryId = await ensureRepository(tx, name);
+    const waiting = await absentNamesOfBlob(tx, repositoryId, digest.text, blake3);
+    if (waiting.length > 0) await lockRepositoryForWrite(tx, repositoryId);
     // collected since it was looked up: the client uploads it instead
     if ((await lockBlob(tx, { id: blobId })) === null) return false;
     if (await linkBlob(tx, repositoryId, blobId)) {
       await appendEvent(tx, { kind: 'blob.mount', repository: name, digest: digest.text, ...(from ? { from } : {}) });
     }
+    if (waiting.length > 0) await attachBlob(tx, repositoryId, { id: blobId, size, names: waiting });
     return true;
   });
 }
@@ -89,7 +96,7 @@ export async function deleteBlob(ctx: RegistryContext, name: RepoName, digest: D
     const link = await lockLink(tx, repositoryId, digest);
     if (!link) throw new RegistryError('BLOB_UNKNOWN', { digest: digest.text });
     if (link.refcount > 0) {
-      throw new RegistryError('DENIED', `blob ${digest.text} is referenced by ${link.refcount} manifest(s) in ${name}; delete them first`);
+      throw referencedError(`blob ${digest.text} is referenced by ${link.refcount} manifest(s) in ${name}; delete them first`, BLOB_METHODS);
     }
     await unlinkBlob(tx, repositoryId, link.blob_id);
     await appendEvent(tx, { kind: 'blob.delete', repository: name, digest: digest.text });

@@ -1,7 +1,7 @@
 // Paged listings: tags, repositories (catalog) and referrers. Each page asks
 // for one row more than it returns, to know whether a next page exists.
 import type { Digest } from '../../digest/digest.ts';
-import { listReferrers, type ReferrerRow } from '../../db/manifests.ts';
+import { listReferrers, lookupNames, type ReferrerRow } from '../../db/manifests.ts';
 import { findRepository, listRepositories } from '../../db/repositories.ts';
 import { listTags } from '../../db/tags.ts';
 import { RegistryError } from '../../errors/codes.ts';
@@ -55,6 +55,9 @@ export async function referrersPage(
   const repositoryId = await findRepository(ctx.pool, name);
   if (repositoryId === null) return { items: [], next: null };
   const limit = Math.max(pageLimit(ctx, req), 1);
-  const rows = await listReferrers(ctx.pool, repositoryId, subject.text, { artifactType, last: req.last, limit: limit + 1 });
+  // a referrer may name its subject by either digest; each is reported in the algorithm asked with
+  const [named] = await lookupNames(ctx.pool, repositoryId, subject.text);
+  const subjects = named ? [named.digest, named.digest_sha512] : [subject.text];
+  const rows = await listReferrers(ctx.pool, repositoryId, subjects, { algorithm: subject.algorithm, artifactType, last: req.last, limit: limit + 1 });
   return toPage(rows, limit, (r) => r.digest);
 }

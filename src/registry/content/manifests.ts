@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { digestFromBuffer, type Digest } from '../../digest/digest.ts';
+import { digestFromBuffer, type Digest, type DigestAlgorithm } from '../../digest/digest.ts';
 import { appendEvent } from '../../db/events.ts';
 import { notifyManifestChange } from '../../db/notify.ts';
 import * as q from '../../db/manifests.ts';
@@ -9,8 +9,11 @@ import { RegistryError } from '../../errors/codes.ts';
 import type { CommonQueryMethods } from 'slonik';
 import type { RegistryContext } from '../context.ts';
 import { guardManifestDelete, guardTagDelete, guardTagMove } from './immutable-tags.ts';
-import { parseManifest, type Descriptor, type ParsedManifest } from './manifest-parse.ts';
-import type { Reference, RepoName } from '../../shared/names.ts';
+import { attachManifest, insertAbsent } from '../../db/manifest-absent.ts';
+import { parseManifest, type ParsedManifest } from './manifest-parse.ts';
+import { resolveBlobs, resolveChildren } from './manifest-refs.ts';
+import { MANIFEST_METHODS, referencedError } from './referenced.ts';
+import type { Reference, RepoName, Tag } from '../../shared/names.ts';
 
 export interface StoredManifest {
   digest: string;
@@ -19,8 +22,20 @@ export interface StoredManifest {
 }
 
 export interface PutResult {
+  /** The name the client pushed by: its digest, or the sha256 name for a push by tag. */
   digest: Digest;
   subject: Digest | null;
+  /** Every tag now naming the manifest by this push. */
+  tags: Tag[];
+}
+
+/**
+ * By digest, a manifest answers in the name asked for; by tag, in the algorithm the
+ * tag was pushed with (docs/architecture.md, "Digest names").
+ */
+function nameOf(row: q.ManifestRow, asked: string | null): string {
+  if (asked !== null) return asked;
+  return row.algorithm === 'sha512' ? row.digest_sha512 : row.digest;
 }
 
 export async function getManifest(ctx: RegistryContext, name: RepoName, ref: Reference): Promise<StoredManifest> {
@@ -30,101 +45,70 @@ export async function getManifest(ctx: RegistryContext, name: RepoName, ref: Ref
   const generation = ctx.manifests.generation(name);
   const row = await q.lookupManifest(ctx.pool, name, ref.kind === 'tag' ? { tag: ref.tag } : { digest: ref.digest.text });
   if (!row) throw new RegistryError('MANIFEST_UNKNOWN', ref.kind === 'tag' ? { tag: ref.tag } : { digest: ref.digest.text });
-  const found = { digest: row.digest, mediaType: row.media_type, content: row.content };
+  const found = { digest: nameOf(row, ref.kind === 'digest' ? ref.digest.text : null), mediaType: row.media_type, content: row.content };
   ctx.manifests.set(name, key, found, generation);
   return found;
 }
 
+function nameIn(algorithm: DigestAlgorithm, content: Buffer): Digest {
+  return digestFromBuffer(algorithm, createHash(algorithm).update(content).digest());
+}
+
+/**
+ * Pushes a manifest by tag or digest; `extraTags` are the `?tag=` parameters of a push
+ * by digest, each set in the same transaction. A tag remembers the algorithm of the push.
+ */
 export async function putManifest(
   ctx: RegistryContext,
   name: RepoName,
   ref: Reference,
   content: Buffer,
   contentType: string | undefined,
+  extraTags: Tag[] = [],
 ): Promise<PutResult> {
   const parsed = parseManifest(content, contentType);
-  const algorithm = ref.kind === 'digest' ? ref.digest.algorithm : 'sha256';
-  const digest = digestFromBuffer(algorithm, createHash(algorithm).update(content).digest());
-  if (ref.kind === 'digest' && ref.digest.text !== digest.text) {
-    throw new RegistryError('DIGEST_INVALID', { expected: ref.digest.text, computed: digest.text });
+  const sha256 = nameIn('sha256', content);
+  const sha512 = nameIn('sha512', content);
+  const pushedAs = ref.kind === 'digest' && ref.digest.algorithm === 'sha512' ? sha512 : sha256;
+  if (ref.kind === 'digest' && ref.digest.text !== pushedAs.text) {
+    throw new RegistryError('DIGEST_INVALID', { expected: ref.digest.text, computed: pushedAs.text });
   }
+  const tags = [...new Set(ref.kind === 'tag' ? [ref.tag, ...extraTags] : extraTags)];
+  const sparse = ctx.options.sparseManifests === true;
   await ctx.pool.transaction(async (tx) => {
     const repositoryId = await ensureRepository(tx, name);
     await lockRepositoryForWrite(tx, repositoryId);
-    let manifest = await q.findManifestByDigest(tx, repositoryId, digest.text);
-    let manifestId = manifest?.id ?? null;
+    // unlocked, as before: the repository row serialises this, and the tag locks (order 2) come next
+    let manifestId = (await q.lookupNames(tx, repositoryId, sha256.text))[0]?.id ?? null;
     if (manifestId === null) {
-      const childIds = await resolveChildren(tx, repositoryId, parsed.children);
-      const blobIds = await resolveBlobs(tx, repositoryId, parsed.blobs);
+      const children = await resolveChildren(tx, repositoryId, parsed.children, sparse);
+      const blobs = await resolveBlobs(tx, repositoryId, parsed.blobs, sparse);
       manifestId = await q.insertManifest(tx, {
         repositoryId,
-        digest: digest.text,
+        digest: sha256.text,
+        digestSha512: sha512.text,
         mediaType: parsed.mediaType,
         artifactType: parsed.artifactType,
         subject: parsed.subject?.text ?? null,
         annotations: parsed.annotations,
         content,
-        blobIds,
-        childIds,
+        blobIds: blobs.ids,
+        childIds: children.ids,
       });
-      await appendEvent(tx, { kind: 'manifest.push', repository: name, digest: digest.text, mediaType: parsed.mediaType, size: content.length });
+      await insertAbsent(tx, repositoryId, manifestId, [...children.absent, ...blobs.absent]);
+      await attachManifest(tx, repositoryId, { id: manifestId, size: content.length, names: [sha256.text, sha512.text] });
+      await appendEvent(tx, { kind: 'manifest.push', repository: name, digest: pushedAs.text, mediaType: parsed.mediaType, size: content.length });
     }
-    if (ref.kind === 'tag') {
-      await guardTagMove(tx, name, repositoryId, ref.tag, manifestId);
-      const old = await setTag(tx, repositoryId, ref.tag, manifestId);
-      if (old !== manifestId) {
-        await appendEvent(tx, { kind: 'tag.set', repository: name, tag: ref.tag, digest: digest.text });
+    for (const tag of tags) {
+      await guardTagMove(tx, name, repositoryId, tag, manifestId);
+      if (await setTag(tx, repositoryId, tag, manifestId, pushedAs.algorithm)) {
+        await appendEvent(tx, { kind: 'tag.set', repository: name, tag, digest: pushedAs.text });
         await notifyManifestChange(tx, name);
       }
     }
   });
-  if (ref.kind === 'tag') ctx.manifests.invalidate(name);
-  return { digest, subject: parsed.subject };
-}
-
-function uniqueByDigest(descriptors: Descriptor[]): Descriptor[] {
-  const seen = new Map<string, Descriptor>();
-  for (const d of descriptors) {
-    const prior = seen.get(d.digest.text);
-    if (prior && prior.size !== d.size) {
-      throw new RegistryError('MANIFEST_INVALID', `descriptors for ${d.digest.text} disagree on its size`);
-    }
-    seen.set(d.digest.text, d);
-  }
-  return [...seen.values()];
-}
-
-/** Locks the repository's links to the listed blobs; each must exist with the declared size. */
-async function resolveBlobs(tx: CommonQueryMethods, repositoryId: number, descriptors: Descriptor[]): Promise<number[]> {
-  const wanted = uniqueByDigest(descriptors);
-  const hexes = { sha256: [] as Buffer[], sha512: [] as Buffer[] };
-  for (const d of wanted) hexes[d.digest.algorithm].push(Buffer.from(d.digest.hex, 'hex'));
-  const rows = await q.lockLinkedBlobs(tx, repositoryId, hexes);
-  const found = new Map<string, { id: number; size: number }>();
-  for (const r of rows) {
-    if (r.sha256) found.set(`sha256:${r.sha256}`, { id: r.blob_id, size: r.size });
-    if (r.sha512) found.set(`sha512:${r.sha512}`, { id: r.blob_id, size: r.size });
-  }
-  return checkAll(wanted, found, 'blob');
-}
-
-async function resolveChildren(tx: CommonQueryMethods, repositoryId: number, descriptors: Descriptor[]): Promise<number[]> {
-  const wanted = uniqueByDigest(descriptors);
-  const rows = await q.lockManifestsByDigest(tx, repositoryId, wanted.map((d) => d.digest.text));
-  return checkAll(wanted, new Map(rows.map((r) => [r.digest, r])), 'manifest');
-}
-
-function checkAll(wanted: Descriptor[], found: Map<string, { id: number; size: number }>, what: string): number[] {
-  const ids = new Set<number>();
-  for (const d of wanted) {
-    const hit = found.get(d.digest.text);
-    if (!hit) throw new RegistryError('MANIFEST_BLOB_UNKNOWN', { digest: d.digest.text, reason: `${what} not found in repository` });
-    if (hit.size !== d.size) {
-      throw new RegistryError('MANIFEST_INVALID', `${what} ${d.digest.text} has size ${hit.size}, the manifest says ${d.size}`);
-    }
-    ids.add(hit.id);
-  }
-  return [...ids].sort((a, b) => a - b);
+  if (tags.length > 0) ctx.manifests.invalidate(name);
+  return { digest: pushedAs, subject: parsed.subject, tags };
 }
 
 export async function deleteManifest(ctx: RegistryContext, name: RepoName, ref: Reference): Promise<void> {
@@ -145,12 +129,12 @@ export async function deleteManifest(ctx: RegistryContext, name: RepoName, ref: 
     if (!row) throw unknown;
     const parents = await q.countParents(tx, row.id);
     if (parents.length > 0) {
-      throw new RegistryError('DENIED', `manifest ${ref.digest.text} is listed by index ${parents.join(', ')}; delete the index first`);
+      throw referencedError(`manifest ${ref.digest.text} is listed by index ${parents.join(', ')}; delete the index first`, MANIFEST_METHODS);
     }
     await guardManifestDelete(tx, name, row.id, ref.digest.text);
     for (const tag of await deleteTagsOf(tx, row.id)) await appendEvent(tx, { kind: 'tag.delete', repository: name, tag });
     await q.deleteManifestRow(tx, repositoryId, row.id);
-    await appendEvent(tx, { kind: 'manifest.delete', repository: name, digest: ref.digest.text });
+    await appendEvent(tx, { kind: 'manifest.delete', repository: name, digest: row.digest });
   });
   ctx.manifests.invalidate(name);
 }

@@ -14,8 +14,9 @@ import { decode, encode } from 'cbor-x';
 import type { Digest } from '../../digest/digest.ts';
 import { hashingStream, type HashResult, type StreamHasher } from '../../digest/hasher.ts';
 import { linkBlob, upsertBlob } from '../../db/blobs.ts';
+import { absentNamesOfBlob, attachBlob } from '../../db/manifest-absent.ts';
 import { appendEvent } from '../../db/events.ts';
-import { ensureRepository } from '../../db/repositories.ts';
+import { ensureRepository, lockRepositoryForWrite } from '../../db/repositories.ts';
 import * as sessions from '../../db/uploads.ts';
 import { RegistryError } from '../../errors/codes.ts';
 import { blobKey, type UploadState } from '../../storage/blob-store.ts';
@@ -220,14 +221,18 @@ async function commitBlob(ctx: RegistryContext, name: RepoName, state: UploadSta
   try {
     await ctx.store.completeUpload(state, blobKey(result.blake3));
     await ctx.pool.transaction(async (tx) => {
-      await consumePin(tx, pin);
       const repositoryId = await ensureRepository(tx, name);
+      // sparse manifests waiting for this blob change with it (the repository row first: the lock order)
+      const waiting = await absentNamesOfBlob(tx, repositoryId, result.digest.text, result.blake3);
+      if (waiting.length > 0) await lockRepositoryForWrite(tx, repositoryId);
+      await consumePin(tx, pin);
       const blobId = await upsertBlob(tx, {
         blake3: result.blake3,
         size: result.size,
         [result.digest.algorithm]: Buffer.from(result.digest.hex, 'hex'),
       });
       await linkBlob(tx, repositoryId, blobId);
+      if (waiting.length > 0) await attachBlob(tx, repositoryId, { id: blobId, size: result.size, names: waiting });
       if (sessionId) await sessions.deleteSession(tx, sessionId);
       await appendEvent(tx, { kind: 'blob.push', repository: name, digest: result.digest.text, size: result.size });
     });

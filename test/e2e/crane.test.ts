@@ -139,6 +139,16 @@ describe.skipIf(!CRANE)(`crane (${CRANE?.version}) against bollard serve`, () =>
     expect((await crane.ok(['digest', ...k, '--platform', 'linux/arm64', `${host}/cr/app:multi`])).stdout.trim()).toBe(arm);
   });
 
+  test('deleting a platform the index lists is refused, and crane prints why', async () => {
+    const refused = await crane.attempt(['delete', ...k, `${host}/cr/app@${arm}`]);
+    expect(refused.code, crane.why(refused)).not.toBe(0);
+    // the code and the message, once: the reason and what to do
+    expect(refused.stderr).toContain(`UNSUPPORTED: manifest ${arm} is listed by index`);
+    expect(refused.stderr).toContain('delete the index first');
+    expect(refused.stderr.split('delete the index first').length).toBe(2);
+    expect(await digestOf(`${host}/cr/app@${arm}`)).toBe(arm);
+  });
+
   test(`tag, then ls past one page of ${PAGE} tags, and catalog past one page of repositories`, async () => {
     const extra = Array.from({ length: 12 }, (_, i) => `t${String(i).padStart(2, '0')}`);
     for (const t of extra) await crane.ok(['tag', ...k, `${host}/cr/app:v1`, t]);

@@ -159,6 +159,16 @@ describe.skipIf(!ORAS)(`oras (${ORAS?.version}) against bollard serve`, () => {
     expect(stdout.stdout).toBe(readme);
   });
 
+  test('blob delete of a layer the artifact lists is refused, and oras prints why', async () => {
+    const refused = await oras.attempt(['blob', 'delete', ...plain, '--force', `${host}/art/bundle@${sha256(data)}`]);
+    expect(refused.code, oras.why(refused)).not.toBe(0);
+    expect(refused.stderr).toContain(`blob ${sha256(data)} is referenced by 1 manifest(s) in art/bundle; delete them first`);
+    expect(refused.stderr.split('delete them first').length).toBe(2);
+    const out = join(work, 'still.bin');
+    await oras.ok(['blob', 'fetch', ...plain, '--output', out, `${host}/art/bundle@${sha256(data)}`]);
+    expect((await readFile(out)).equals(data)).toBe(true);
+  });
+
   test('manifest delete removes a referrer and then the artifact', async () => {
     await oras.ok(['manifest', 'delete', ...plain, '--force', `${host}/art/copy@${signature}`]);
     expect((await fetchManifest(server, 'art/copy', signature)).status).toBe(404);

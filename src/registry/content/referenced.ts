@@ -10,5 +10,6 @@ export const MANIFEST_METHODS = 'GET, HEAD, PUT';
 export const BLOB_METHODS = 'GET, HEAD';
 
 export function referencedError(message: string, allow: string): RegistryError {
-  return new RegistryError('UNSUPPORTED', message, { Allow: allow }, message);
+  // no detail: clients print it after the message, which says it all already
+  return new RegistryError('UNSUPPORTED', undefined, { Allow: allow }, message);
 }

@@ -1,0 +1,86 @@
+// The web UI's entry: reads the session, then routes on the URL's fragment
+// (#/, #/repo?name=, #/manifest?name=&digest=, #/storage, #/login), so the server
+// serves one page and no repository name ever reaches its access log from here.
+import { api, ApiError, type Session } from './client.ts';
+import { errorBox, h } from './dom.ts';
+import { home } from './home.ts';
+import { login } from './login.ts';
+import { manifest } from './manifest.ts';
+import { repository } from './repository.ts';
+import { storage } from './storage.ts';
+
+type View = (main: HTMLElement, session: Session, params: URLSearchParams) => Promise<void> | void;
+
+let session: Session;
+
+function header(): void {
+  const who = document.getElementById('who') as HTMLElement;
+  (document.getElementById('nav-storage') as HTMLElement).hidden = !session.admin;
+  who.replaceChildren();
+  if (session.auth !== 'token') return;
+  if (session.user) {
+    who.append(h('span', {}, `Signed in as ${session.user}`), h('button', { type: 'button', onclick: signOut }, 'Sign out'));
+  } else {
+    who.append(h('a', { href: `#/login?next=${encodeURIComponent(location.hash || '#/')}` }, 'Sign in'));
+  }
+}
+
+async function signOut(): Promise<void> {
+  await api('session', {}, 'DELETE').catch(() => undefined);
+  await refreshSession();
+  location.hash = '#/';
+}
+
+async function refreshSession(): Promise<void> {
+  session = await api<Session>('session');
+  header();
+}
+
+async function route(): Promise<void> {
+  const hash = location.hash.replace(/^#/, '') || '/';
+  const [path, query] = [hash.split('?')[0] as string, hash.includes('?') ? hash.slice(hash.indexOf('?') + 1) : ''];
+  const params = new URLSearchParams(query);
+  const views: Record<string, View> = {
+    '/': home,
+    '/repo': repository,
+    '/manifest': manifest,
+    '/storage': storage,
+    '/login': (m, s, p) => login(m, s, p, () => void refreshSession()),
+  };
+  const main = document.getElementById('main') as HTMLElement;
+  const view = views[path];
+  const fresh = h('main', { id: 'main', tabindex: '-1', 'aria-busy': 'true' });
+  try {
+    if (!view) fresh.append(h('h1', {}, 'Page not found'), h('p', {}, h('a', { href: '#/' }, 'Back to the repositories')));
+    else await view(fresh, session, params);
+  } catch (err) {
+    fresh.replaceChildren(h('h1', {}, 'Something went wrong'));
+    fresh.append(errorBox(err instanceof ApiError ? explain(err) : `The page failed: ${String(err)}`));
+    if (err instanceof ApiError && err.status === 401 && session.auth === 'token' && !session.user) fresh.append(h('p', {}, h('a', { href: `#/login?next=${encodeURIComponent(location.hash)}` }, 'Sign in')));
+  }
+  fresh.removeAttribute('aria-busy');
+  main.replaceWith(fresh);
+  const title = fresh.querySelector('h1')?.textContent ?? 'Bollard';
+  document.title = `${title} · Bollard`;
+  // move focus to the new content so keyboard and screen-reader users land on it
+  if (!fresh.contains(document.activeElement)) fresh.focus();
+}
+
+function explain(err: ApiError): string {
+  if (err.code === 'NAME_UNKNOWN') return 'No such repository, or you may not see it.';
+  if (err.code === 'MANIFEST_UNKNOWN') return 'No such manifest in this repository.';
+  return err.message;
+}
+
+async function start(): Promise<void> {
+  try {
+    await refreshSession();
+  } catch (err) {
+    document.getElementById('main')?.replaceChildren(errorBox(err instanceof ApiError ? err.message : 'The registry cannot be reached.'));
+    return;
+  }
+  window.addEventListener('hashchange', () => void route());
+  await route();
+}
+
+void start();

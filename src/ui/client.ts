@@ -24,10 +24,31 @@ function describe(body: unknown, status: number): ApiError {
   return new ApiError(status, e.code ?? 'UNKNOWN', message.charAt(0).toUpperCase() + message.slice(1));
 }
 
-export async function api<T>(path: string, params: Record<string, string | null | undefined> = {}, method = 'GET', body?: unknown): Promise<T> {
+type Params = Record<string, string | null | undefined>;
+
+function urlOf(path: string, params: Params): string {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined && v !== '') q.set(k, v);
-  const url = `/ui/api/${path}${q.size > 0 ? `?${q}` : ''}`;
+  return `/ui/api/${path}${q.size > 0 ? `?${q}` : ''}`;
+}
+
+const early = new Map<string, Promise<unknown>>();
+
+/** Starts a GET now (the first view's data, alongside the session); the next api() call for it takes the answer. */
+export function prefetch(path: string, params: Params): void {
+  const url = urlOf(path, params);
+  const p = api(path, params);
+  p.catch(() => undefined); // its taker sees the error; until then it is not unhandled
+  early.set(url, p);
+}
+
+export async function api<T>(path: string, params: Params = {}, method = 'GET', body?: unknown): Promise<T> {
+  const url = urlOf(path, params);
+  const waiting = method === 'GET' ? early.get(url) : undefined;
+  if (waiting) {
+    early.delete(url);
+    return waiting as Promise<T>;
+  }
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (method !== 'GET') headers['X-Bollard-CSRF'] = csrfToken();
   if (body !== undefined) headers['Content-Type'] = 'application/json';

@@ -10,10 +10,12 @@ interface Summary {
   size: number;
 }
 
+export const HOME_PAGE = '50';
+
 export async function home(main: HTMLElement, session: Session, params: URLSearchParams): Promise<void> {
   const q = params.get('q') ?? '';
   const last = params.get('last');
-  const page = await api<{ repositories: Summary[]; next: string | null }>('repositories', { q, last, n: '50' });
+  const page = await api<{ repositories: Summary[]; next: string | null }>('repositories', { q, last, n: HOME_PAGE });
   const input = h('input', { id: 'search', type: 'search', name: 'q', value: q, autocomplete: 'off' });
   const form = h(
     'form',

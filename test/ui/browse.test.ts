@@ -108,6 +108,10 @@ describe.skipIf(!READY)('the web UI, auth off', () => {
     await page.getByRole('row', { name: /linux\/arm64\/v8/ }).getByRole('link').click();
     await page.getByRole('heading', { name: 'Image configuration' }).waitFor();
     expect(await page.locator('main').textContent()).toContain('linux/arm64/v8');
+    // a manifest an index lists is referenced content: its deletion is refused, and the page says why
+    await page.getByRole('button', { name: 'Delete this manifest' }).click();
+    expect(await page.getByRole('alert').textContent()).toMatch(/Not deleted: .*index/);
+    await shot(page, 'off-delete-referenced');
   });
 
   test('deleting: an immutable tag is refused with the reason; another tag goes', async () => {

@@ -3,6 +3,7 @@
 // (config, layers, children, referrers). Reads only; deletes go through
 // registry/content/manifests.ts like the OCI DELETE routes.
 import { parseDigest } from '../../digest/digest.ts';
+import { lookupManifest } from '../../db/manifests.ts';
 import { findRepository } from '../../db/repositories.ts';
 import { listImmutableRules, listPolicies } from '../../db/retention.ts';
 import * as q from '../../db/ui-reads.ts';
@@ -156,9 +157,9 @@ export async function manifestView(ctx: RegistryContext, name: RepoName, referen
   const id = await repositoryId(ctx, name);
   let digest: string;
   if ('tag' in reference) {
-    const tag = (await q.tagsOf(ctx.pool, id, TAG_LIMIT)).find((t) => t.tag === reference.tag);
-    if (!tag) throw new RegistryError('MANIFEST_UNKNOWN', { tag: reference.tag });
-    digest = tag.digest;
+    const tagged = await lookupManifest(ctx.pool, name, { tag: reference.tag });
+    if (!tagged) throw new RegistryError('MANIFEST_UNKNOWN', { tag: reference.tag });
+    digest = tagged.digest;
   } else {
     digest = parseDigest(reference.digest).text;
   }

@@ -39,7 +39,7 @@ export async function home(main: HTMLElement, session: Session, params: URLSearc
     h(
       'tr',
       {},
-      h('th', { scope: 'row' }, h('a', { href: `#/repo?name=${encodeURIComponent(r.name)}`, class: 'wrap' }, r.name)),
+      h('th', { scope: 'row' }, h('a', { href: `#/repo?name=${encodeURIComponent(r.name)}`, class: 'name' }, r.name)),
       h('td', { class: 'num' }, r.tags),
       h('td', { class: 'hide-narrow' }, when(r.lastPush)),
       h('td', { class: 'num' }, bytes(r.size)),

@@ -76,7 +76,7 @@ function tags(main: HTMLElement, session: Session, view: RepoView, sort: string)
     h(
       'tr',
       {},
-      h('th', { scope: 'row' }, h('a', { href: manifestLink(view.name, t.digest), class: 'wrap' }, t.name)),
+      h('th', { scope: 'row' }, h('a', { href: manifestLink(view.name, t.digest), class: 'name' }, t.name)),
       h('td', { class: 'mono hide-narrow', title: t.digest }, shortDigest(t.digest)),
       h('td', { class: 'hide-narrow wrap' }, t.mediaType),
       h('td', { class: 'num' }, bytes(t.size)),

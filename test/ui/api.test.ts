@@ -153,6 +153,11 @@ describe('a signed-in user', () => {
       expect(res.status, `${path} ${JSON.stringify(query)}`).toBeLessThan(500);
       expect(res.body.errors[0].code).toBeTypeOf('string');
     }
+    // keyset pages: `next` is the `last` of the following page
+    const first = await request(r.app).get('/ui/api/repositories').query({ n: '1' }).set('Cookie', cookies);
+    expect(first.body).toMatchObject({ repositories: [{ name: 'secret/db' }], next: 'secret/db' });
+    const second = await request(r.app).get('/ui/api/repositories').query({ n: '1', last: first.body.next }).set('Cookie', cookies);
+    expect(second.body).toMatchObject({ repositories: [{ name: 'team/app' }], next: null });
     // a repository search with LIKE's wildcards means the characters
     const like = await request(r.app).get('/ui/api/repositories').query({ q: '%' }).set('Cookie', cookies);
     expect(like.body.repositories).toEqual([]);

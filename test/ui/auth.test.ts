@@ -4,7 +4,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startServer, type ServerProcess } from '../support/server.ts';
-import { buildImages, cli, launch, openPage, pusher, shot, uiPrerequisites, type Pusher } from './support.ts';
+import { buildImages, cli, launch, openPage, pusher, shot, uiPrerequisites, visit, type Pusher } from './support.ts';
 
 const READY = await uiPrerequisites('test/ui/auth.test.ts');
 const ADMIN = 'ui-admin-password-1';
@@ -39,7 +39,7 @@ describe.skipIf(!READY)('the web UI, token auth', () => {
     const body = (await page.locator('body').textContent()) ?? '';
     expect(body).not.toContain('team/app');
     expect(body).not.toContain('secret/db');
-    await page.goto(`${server.url}/ui/#/repo?name=secret%2Fdb`);
+    await visit(page, `${server.url}/ui/#/repo?name=secret%2Fdb`);
     expect(await page.getByRole('alert').textContent()).toContain('No such repository, or you may not see it');
     await shot(page, 'token-anonymous');
     expect(errors.filter((e) => !/40[134]|Failed to load resource/.test(e))).toEqual([]);
@@ -84,7 +84,7 @@ describe.skipIf(!READY)('the web UI, token auth', () => {
     await page.getByRole('link', { name: 'secret/db' }).waitFor();
     await page.getByRole('link', { name: 'Storage' }).click();
     await page.getByRole('heading', { name: 'Garbage collection backlog' }).waitFor();
-    await page.goto(`${server.url}/ui/#/repo?name=secret%2Fdb`);
+    await visit(page, `${server.url}/ui/#/repo?name=secret%2Fdb`);
     expect(await page.getByRole('row', { name: /v1/ }).textContent()).toContain('linux/arm64/v8');
     await page.getByRole('button', { name: 'Delete tag v1' }).click();
     await page.getByText('This repository has no tags').waitFor();

@@ -4,7 +4,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startServer, type ServerProcess } from '../support/server.ts';
-import { buildImages, cli, launch, openPage, pushReferrer, pusher, shot, uiPrerequisites, type Images, type Pusher } from './support.ts';
+import { buildImages, cli, launch, openPage, pushReferrer, pusher, shot, uiPrerequisites, visit, type Images, type Pusher } from './support.ts';
 
 const READY = await uiPrerequisites('test/ui/browse.test.ts');
 const SIG_TYPE = 'application/vnd.dev.cosign.artifact.sig.v1+json';
@@ -68,7 +68,7 @@ describe.skipIf(!READY)('the web UI, auth off', () => {
   });
 
   test('a repository: tags with platforms, sortable, and pull commands with our address', async () => {
-    await page.goto(`${server.url}/ui/#/`);
+    await visit(page, `${server.url}/ui/#/`);
     await page.getByRole('link', { name: 'ui/app' }).click();
     await page.getByRole('heading', { name: 'ui/app', level: 1 }).waitFor();
     const multi = page.getByRole('row', { name: /multi/ });
@@ -85,7 +85,7 @@ describe.skipIf(!READY)('the web UI, auth off', () => {
   });
 
   test('a manifest: config, layers, referrers by artifactType, raw JSON', async () => {
-    await page.goto(`${server.url}/ui/#/repo?name=ui%2Fapp`);
+    await visit(page, `${server.url}/ui/#/repo?name=ui%2Fapp`);
     await page.getByRole('link', { name: 'v1' }).click();
     await page.getByRole('heading', { name: 'Image configuration' }).waitFor();
     const main = (await page.locator('main').textContent()) ?? '';
@@ -102,7 +102,7 @@ describe.skipIf(!READY)('the web UI, auth off', () => {
   });
 
   test('an index shows its children; a child links to its own page', async () => {
-    await page.goto(`${server.url}/ui/#/repo?name=ui%2Fapp`);
+    await visit(page, `${server.url}/ui/#/repo?name=ui%2Fapp`);
     await page.getByRole('link', { name: 'multi' }).click();
     await page.getByRole('heading', { name: /Manifests of this index \(2\)/ }).waitFor();
     await page.getByRole('row', { name: /linux\/arm64\/v8/ }).getByRole('link').click();
@@ -115,7 +115,7 @@ describe.skipIf(!READY)('the web UI, auth off', () => {
   });
 
   test('deleting: an immutable tag is refused with the reason; another tag goes', async () => {
-    await page.goto(`${server.url}/ui/#/repo?name=ui%2Fapp`);
+    await visit(page, `${server.url}/ui/#/repo?name=ui%2Fapp`);
     await page.getByRole('button', { name: 'Delete tag v1' }).click();
     const alert = page.getByRole('alert');
     await alert.waitFor();
@@ -133,7 +133,7 @@ describe.skipIf(!READY)('the web UI, auth off', () => {
   });
 
   test('storage: bytes stored against referenced, GC backlog', async () => {
-    await page.goto(`${server.url}/ui/#/storage`);
+    await visit(page, `${server.url}/ui/#/storage`);
     await page.getByRole('heading', { name: 'Garbage collection backlog' }).waitFor();
     const text = (await page.locator('main').textContent()) ?? '';
     expect(text).toMatch(/Saved by dedupe\s*[\d.]+ KiB/); // other/tool shares ui/app's v1 layers
@@ -147,9 +147,15 @@ describe.skipIf(!READY)('the web UI, auth off', () => {
     const overflow = await phone.page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     expect(overflow).toBeLessThanOrEqual(0);
     expect(await phone.page.evaluate<string>('document.activeElement?.id')).toBe('main');
-    await phone.page.keyboard.press('Tab');
     await shot(phone.page, 'off-phone-repository');
-    await phone.page.goto(`${server.url}/ui/#/repo?name=no%2Fsuch`);
+    // the keyboard: the first Tab reaches the skip link, which leads to the content
+    await visit(phone.page, `${server.url}/ui/#/`);
+    await phone.page.getByRole('heading', { name: 'Repositories', level: 1 }).waitFor();
+    expect(await phone.page.evaluate<string>("document.querySelector('a, button, input, select')?.textContent")).toBe('Skip to content');
+    // focus is on the new content after a navigation, so the next Tab reaches its first control
+    await phone.page.keyboard.press('Tab');
+    expect(await phone.page.evaluate<string>('document.activeElement?.id')).toBe('search');
+    await visit(phone.page, `${server.url}/ui/#/repo?name=no%2Fsuch`);
     expect(await phone.page.getByRole('alert').textContent()).toContain('No such repository');
     expect(phone.errors.filter((e) => !/404|Failed to load resource/.test(e))).toEqual([]);
     await phone.page.context().close();

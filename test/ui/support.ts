@@ -59,6 +59,17 @@ export async function openPage(browser: Browser, opts: { width?: number } = {}):
   return { page, errors };
 }
 
+/**
+ * Loads a UI address afresh and waits until its view is rendered. page.goto to an
+ * address differing only after the '#' does not reload: the view re-renders under
+ * whatever the test clicks next.
+ */
+export async function visit(page: Page, url: string): Promise<void> {
+  await page.goto('about:blank');
+  await page.goto(url);
+  await page.locator('main:not([aria-busy]) h1').first().waitFor();
+}
+
 export async function shot(page: Page, name: string): Promise<void> {
   await mkdir(SHOTS, { recursive: true });
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });

@@ -15,6 +15,7 @@ import { RegistryError } from '../errors/codes.ts';
 import { deleteManifest } from '../registry/content/manifests.ts';
 import { manifestView, recentEvents, repositoryPage, repositoryView, storageView } from '../registry/ui/read-model.ts';
 import { isValidTag, parseRepoName, type RepoName, type Tag } from '../shared/names.ts';
+import { isStorableText } from '../registry/text.ts';
 import { queryString } from './params.ts';
 import type { ServiceHandler, Services } from './route.ts';
 import { checkCsrf } from './ui-session.ts';
@@ -49,6 +50,15 @@ function intParam(req: Request, key: string, fallback: number, max: number): num
   return Math.min(Number(v), max);
 }
 
+/** A free-text parameter: bounded, and only text PostgreSQL can hold (no NUL, no lone surrogate). */
+function textParam(req: Request, key: string): string | null {
+  const v = queryString(req, key);
+  if (v === null) return null;
+  if (v.length > SEARCH_MAX) throw new RegistryError('NAME_INVALID', `${key} is longer than ${SEARCH_MAX} characters`);
+  if (!isStorableText(v)) throw new RegistryError('NAME_INVALID', `${key} holds characters no repository name can`);
+  return v;
+}
+
 function send(res: Parameters<ServiceHandler>[2], body: unknown): void {
   res.setHeader('Cache-Control', 'no-store');
   res.status(200).json(body);
@@ -56,13 +66,12 @@ function send(res: Parameters<ServiceHandler>[2], body: unknown): void {
 
 /** GET /ui/api/repositories?q=&last=&n=: a page of repository summaries. */
 export const repositories: ServiceHandler = async (s, req, res, grant) => {
-  const search = queryString(req, 'q') ?? '';
-  if (search.length > SEARCH_MAX) throw new RegistryError('NAME_INVALID', `the search text is longer than ${SEARCH_MAX} characters`);
-  const last = queryString(req, 'last');
+  const search = textParam(req, 'q') ?? '';
+  const last = textParam(req, 'last');
   const limit = intParam(req, 'n', PAGE_DEFAULT, PAGE_MAX);
   // with auth off everything is visible; otherwise exactly what the catalog would list
   const visible = s.auth === null ? null : grant.pullable;
-  send(res, await repositoryPage(s.ctx, { search: search.replace(/\0/g, ''), last: last === '' ? null : last?.replace(/\0/g, '') ?? null, limit, visible }));
+  send(res, await repositoryPage(s.ctx, { search, last: last === '' ? null : last, limit, visible }));
 };
 
 /** GET /ui/api/repository?name=: its tags, the policies that govern it, what the subject may do there. */
@@ -78,6 +87,7 @@ export const manifest: ServiceHandler = async (s, req, res, grant) => {
   const digest = queryString(req, 'digest');
   const tag = queryString(req, 'tag');
   if (!digest && !tag) throw new RegistryError('MANIFEST_UNKNOWN', 'give the query parameter "digest" or "tag"');
+  if (!digest && tag !== null && !isValidTag(tag)) throw new RegistryError('TAG_INVALID', 'the query parameter "tag" must be a valid tag');
   const view = await manifestView(s.ctx, name, digest ? { digest } : { tag: tag as string });
   send(res, { ...view, canDelete: actions.has('delete') && s.ctx.options.deleteEnabled });
 };

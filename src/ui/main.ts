@@ -60,7 +60,10 @@ async function route(): Promise<void> {
   } catch (err) {
     fresh.replaceChildren(h('h1', {}, 'Something went wrong'));
     fresh.append(errorBox(err instanceof ApiError ? explain(err) : `The page failed: ${String(err)}`));
-    if (err instanceof ApiError && err.status === 401 && session.auth === 'token' && !session.user) fresh.append(h('p', {}, h('a', { href: `#/login?next=${encodeURIComponent(location.hash)}` }, 'Sign in')));
+    // an anonymous visitor is told that signing in may show more (a repository they may not see is "unknown")
+    if (err instanceof ApiError && [401, 404].includes(err.status) && session.auth === 'token' && !session.user) {
+      fresh.append(h('p', {}, h('a', { href: `#/login?next=${encodeURIComponent(location.hash)}` }, 'Sign in'), ' to see the repositories you may pull.'));
+    }
   }
   fresh.removeAttribute('aria-busy');
   main.replaceWith(fresh);

@@ -146,12 +146,20 @@ describe('a signed-in user', () => {
       ['manifest', { name: 'team/app', tag: 'nope' }],
       ['events', { name: 'team/app', before: 'x' }],
       ['events', { name: 'team/app', limit: '0' }],
+      ['repositories', { q: 'a\u0000b' }],
+      ['manifest', { name: 'team/app', tag: 'a\u0000' }],
+      ['manifest', { name: 'team/app', tag: 'x'.repeat(200) }],
     ];
     for (const [path, query] of cases) {
       const res = await request(r.app).get(`/ui/api/${path}`).query(query).set('Cookie', cookies);
       expect(res.status, `${path} ${JSON.stringify(query)}`).toBeGreaterThanOrEqual(400);
       expect(res.status, `${path} ${JSON.stringify(query)}`).toBeLessThan(500);
       expect(res.body.errors[0].code).toBeTypeOf('string');
+    }
+    // percent-escapes that decode to nothing PostgreSQL can hold
+    for (const raw of ['/ui/api/repositories?q=%00', '/ui/api/repositories?last=%ED%A0%80', '/ui/api/repositories?q=%FF']) {
+      const res = await request(r.app).get(raw).set('Cookie', cookies);
+      expect(res.status, raw).toBeLessThan(500);
     }
     // keyset pages: `next` is the `last` of the following page
     const first = await request(r.app).get('/ui/api/repositories').query({ n: '1' }).set('Cookie', cookies);

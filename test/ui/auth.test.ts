@@ -41,6 +41,7 @@ describe.skipIf(!READY)('the web UI, token auth', () => {
     expect(body).not.toContain('secret/db');
     await visit(page, `${server.url}/ui/#/repo?name=secret%2Fdb`);
     expect(await page.getByRole('alert').textContent()).toContain('No such repository, or you may not see it');
+    await page.getByRole('link', { name: 'Sign in' }).first().waitFor();
     await shot(page, 'token-anonymous');
     expect(errors.filter((e) => !/40[134]|Failed to load resource/.test(e))).toEqual([]);
     await page.context().close();

@@ -77,6 +77,8 @@ describe.skipIf(!READY)('the web UI, auth off', () => {
     const pull = await page.getByLabel('podman', { exact: true }).inputValue();
     expect(pull).toMatch(new RegExp(`^podman pull ${server.hostPort.replace(/\./g, '\\.')}/ui/app:(v1|multi)$`));
     for (const tool of ['docker', 'oras', 'skopeo']) expect(await page.getByLabel(tool, { exact: true }).inputValue()).toContain(`${server.hostPort}/ui/app:`);
+    await page.getByRole('button', { name: 'Copy the podman command' }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toBe('podman command copied');
     const names = () => page.locator('tbody th').allTextContents();
     expect(await names()).toEqual(['multi', 'v1']);
     await page.getByRole('link', { name: /Pushed, sort/ }).click();

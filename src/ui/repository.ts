@@ -54,7 +54,7 @@ export async function repository(main: HTMLElement, session: Session, params: UR
     tabs.append(h('a', { href: repoLink(name, id), 'aria-current': tab === id ? 'page' : null }, label));
   }
   main.append(tabs);
-  if (tab === 'activity') return activity(main, name);
+  if (tab === 'activity') return activity(main, name, params.get('before'));
   const view = await api<RepoView>('repository', { name });
   if (tab === 'policies') return policies(main, view);
   tags(main, session, view, params.get('sort') ?? 'name');
@@ -122,10 +122,10 @@ async function deleteTag(name: string, tag: string, problem: HTMLElement): Promi
   }
 }
 
-async function activity(main: HTMLElement, name: string): Promise<void> {
-  const page = await api<{ events: EventView[] }>('events', { name, limit: '200' });
+async function activity(main: HTMLElement, name: string, before: string | null): Promise<void> {
+  const page = await api<{ events: EventView[]; next: string | null }>('events', { name, before, limit: '100' });
   if (page.events.length === 0) {
-    main.append(empty('No events recorded for this repository yet.'));
+    main.append(empty(before ? 'No older events.' : 'No events recorded for this repository yet.'));
     return;
   }
   const rows = page.events.map((e) =>
@@ -135,6 +135,10 @@ async function activity(main: HTMLElement, name: string): Promise<void> {
   main.append(h('div', { class: 'table-wrap' }, h('table', {}, h('caption', { class: 'sr-only' }, `Events of ${name}, newest first`),
     h('thead', {}, h('tr', {}, ...['When', 'Event', 'Tag', 'Digest'].map((c) => h('th', { scope: 'col' }, c)), h('th', { scope: 'col', class: 'hide-narrow' }, 'Actor'))),
     h('tbody', {}, ...rows))));
+  const nav = h('nav', { class: 'toolbar', 'aria-label': 'Pages' });
+  if (before) nav.append(h('a', { href: repoLink(name, 'activity') }, 'Newest events'));
+  if (page.next) nav.append(h('a', { href: `${repoLink(name, 'activity')}&before=${page.next}`, rel: 'next' }, 'Older events'));
+  main.append(nav);
 }
 
 function policies(main: HTMLElement, view: RepoView): void {

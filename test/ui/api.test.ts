@@ -128,6 +128,11 @@ describe('a signed-in user', () => {
     expect((await del({ digest: 'sha256:nope' }, 'manifest')).status).toBe(400);
     const events = await request(r.app).get('/ui/api/events').query({ name: 'team/app' }).set('Cookie', cookies);
     expect(events.body.events[0]).toMatchObject({ kind: 'tag.delete', tag: 'v2' });
+    // newest first, a page at a time: `next` is the `before` of the older page
+    const one = await request(r.app).get('/ui/api/events').query({ name: 'team/app', limit: '1' }).set('Cookie', cookies);
+    expect(one.body.events).toHaveLength(1);
+    const older = await request(r.app).get('/ui/api/events').query({ name: 'team/app', limit: '1', before: one.body.next }).set('Cookie', cookies);
+    expect(older.body.events[0].id).toBeLessThan(one.body.events[0].id);
     const storage = await request(r.app).get('/ui/api/storage').set('Cookie', cookies);
     expect(storage.status).toBe(200);
     expect(storage.body.stored_bytes).toBeGreaterThan(0);

@@ -4,10 +4,6 @@
 import { api, ApiError, prefetch, type Session } from './client.ts';
 import { errorBox, h } from './dom.ts';
 import { home, HOME_PAGE } from './home.ts';
-import { login } from './login.ts';
-import { manifest } from './manifest.ts';
-import { repository } from './repository.ts';
-import { storage } from './storage.ts';
 
 type View = (main: HTMLElement, session: Session, params: URLSearchParams) => Promise<void> | void;
 
@@ -44,12 +40,14 @@ function place(): { path: string; params: URLSearchParams } {
 
 async function route(): Promise<void> {
   const { path, params } = place();
+  // the home page's module comes with the page; the others when first visited, so a first load fetches
+  // no more files than a browser opens connections for (six per host over HTTP/1.1)
   const views: Record<string, View> = {
     '/': home,
-    '/repo': repository,
-    '/manifest': manifest,
-    '/storage': storage,
-    '/login': (m, s, p) => login(m, s, p, () => void refreshSession()),
+    '/repo': async (m, s, p) => (await import('./repository.ts')).repository(m, s, p),
+    '/manifest': async (m, s, p) => (await import('./manifest.ts')).manifest(m, s, p),
+    '/storage': async (m, s) => (await import('./storage.ts')).storage(m, s),
+    '/login': async (m, s, p) => (await import('./login.ts')).login(m, s, p, () => void refreshSession()),
   };
   const main = document.getElementById('main') as HTMLElement;
   const view = views[path];

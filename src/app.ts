@@ -11,6 +11,7 @@ import { errorHandler } from './http/errors.ts';
 import { requestLimits, type HttpLimits } from './http/limits.ts';
 import { metricsRouter, recordExchange, storageObserver } from './http/metrics.ts';
 import { probesRouter } from './http/probes.ts';
+import { preloadUi } from './http/ui-static.ts';
 import type { RegistryContext, RegistryOptions } from './registry/context.ts';
 import { HasherCache } from './registry/push/hasher-cache.ts';
 import { KeptLeases } from './registry/push/kept-leases.ts';
@@ -54,6 +55,7 @@ export function createApp(deps: AppDeps): Express {
     manifests: deps.manifestCache ?? new ManifestCache(),
     leases: deps.keptLeases ?? new KeptLeases(deps.pool),
   };
+  preloadUi(); // a broken web UI source fails here, at start, not at its first visit
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');

@@ -89,3 +89,19 @@ export async function verifyRefreshToken(t: TokenSettings, token: string): Promi
     return null;
   }
 }
+
+/** The web UI's session (http/ui-session.ts): a subject only, with a typ of its own so it passes for no other token. */
+const SESSION_TYP = 'bollard-ui-session+jwt';
+
+export function issueSessionToken(t: TokenSettings, sub: string, ttl: number): Promise<IssuedToken> {
+  return sign(t, SESSION_TYP, sub, ttl, {});
+}
+
+/** The subject of a valid UI session token of ours, else null. */
+export async function verifySessionToken(t: TokenSettings, token: string): Promise<string | null> {
+  try {
+    return (await verify(t, token, SESSION_TYP)).sub as string;
+  } catch {
+    return null;
+  }
+}

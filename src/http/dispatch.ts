@@ -11,6 +11,8 @@ import { noteSubject } from './request-user.ts';
 import { originOf, parseAuthorization } from './credentials.ts';
 import type { Method, RepositoryAccess, RepositoryRoute, ServiceAccess, ServiceRoute, Services } from './route.ts';
 import { findRoute } from './routes.ts';
+import { sessionGrant } from './ui-session.ts';
+import { uiHeaders } from './ui-static.ts';
 
 const V2 = /^\/v2(\/|$)/i;
 
@@ -22,7 +24,7 @@ export function dispatcher(s: Services): RequestHandler {
     let run: () => Promise<void>;
     try {
       if ('unknown' in found) {
-        await grantFor(s, req, res, () => serviceNeed(found.unknown.unknownPaths));
+        await serviceGrant(s, req, res, found.unknown.unknownPaths);
         throw new RegistryError('NAME_UNKNOWN', `no API endpoint at ${req.path}`);
       }
       const { route, match } = found;
@@ -47,9 +49,18 @@ async function admitRepository(s: Services, req: Request, res: Response, route: 
 
 async function admitService(s: Services, req: Request, res: Response, route: ServiceRoute): Promise<() => Promise<void>> {
   const entry = route.methods[req.method as Method];
-  const grant = await grantFor(s, req, res, () => serviceNeed(entry?.access ?? route.otherMethods));
+  const grant = await serviceGrant(s, req, res, entry?.access ?? route.otherMethods);
   if (!entry) throw unsupported(req, route);
   return () => entry.handler(s, req, res, grant);
+}
+
+/** The UI's session grant comes from its cookie (http/ui-session.ts); every other from the Authorization header. */
+async function serviceGrant(s: Services, req: Request, res: Response, access: ServiceAccess): Promise<Grant> {
+  if (access === 'session') {
+    uiHeaders(res);
+    return s.auth === null ? OPEN_GRANT : sessionGrant(s.auth, req, res);
+  }
+  return grantFor(s, req, res, () => serviceNeed(access));
 }
 
 /** The open grant with auth off; otherwise what authorize() decides (the need is built only then). */
@@ -65,7 +76,7 @@ function repositoryNeed(name: RepoName, access: RepositoryAccess, mount: Mount |
   return { kind: 'repository', name, actions: [...actions], mount };
 }
 
-function serviceNeed(access: ServiceAccess): Need {
+function serviceNeed(access: Exclude<ServiceAccess, 'session'>): Need {
   return { kind: access };
 }
 

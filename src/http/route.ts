@@ -19,8 +19,12 @@ export interface Services {
 
 /** Access on the path's repository. `push` implies pull, as in distribution: writers must be able to read what they write. */
 export type RepositoryAccess = 'pull' | 'push' | 'delete';
-/** Access of the other routes: nothing, any valid token, the catalog scope, a superuser. */
-export type ServiceAccess = 'public' | 'token' | 'catalog' | 'superuser';
+/**
+ * Access of the other routes: nothing, any valid token, the catalog scope, a
+ * superuser, or the web UI's session (its cookie's subject, anonymous without one;
+ * the handler checks the repository it names: http/ui-api.ts).
+ */
+export type ServiceAccess = 'public' | 'token' | 'catalog' | 'superuser' | 'session';
 
 export interface RouteParams {
   name: RepoName;

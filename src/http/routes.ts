@@ -13,6 +13,9 @@ import * as manifests from './manifests.ts';
 import type { Namespace, Route, ServiceHandler } from './route.ts';
 import * as token from './token.ts';
 import * as uploads from './uploads.ts';
+import * as ui from './ui-api.ts';
+import * as uiSession from './ui-session.ts';
+import * as uiStatic from './ui-static.ts';
 
 const base: ServiceHandler = async (_s, _req, res) => {
   res.status(200).json({});
@@ -110,7 +113,68 @@ export const ROUTES: readonly Route[] = [
     methods: { GET: { access: 'superuser', handler: admin.events }, HEAD: { access: 'superuser', handler: admin.events } },
     otherMethods: 'superuser',
   },
+  // The web UI (docs/ui.md). Its JSON API's access is 'session': the UI's session
+  // cookie names the subject (anonymous without one) and each handler checks the
+  // action on the repository it names, with the rules tokens are granted by.
+  ...uiRoutes(),
 ];
+
+function uiRoutes(): Route[] {
+  const read = (label: string, handler: ServiceHandler): Route => ({
+    kind: 'service',
+    label: `/ui/api/${label}`,
+    pattern: new RegExp(`^/ui/api/${label}$`),
+    methods: { GET: { access: 'session', handler }, HEAD: { access: 'session', handler } },
+    otherMethods: 'session',
+  });
+  return [
+    {
+      kind: 'service',
+      label: '/ui/api/session',
+      pattern: /^\/ui\/api\/session$/,
+      // POST checks the password it is given itself, as /token does
+      methods: {
+        GET: { access: 'session', handler: uiSession.info },
+        POST: { access: 'session', handler: uiSession.login },
+        DELETE: { access: 'session', handler: uiSession.logout },
+      },
+      otherMethods: 'session',
+    },
+    read('repositories', ui.repositories),
+    read('repository', ui.repository),
+    read('events', ui.events),
+    read('storage', ui.storage),
+    {
+      kind: 'service',
+      label: '/ui/api/manifest',
+      pattern: /^\/ui\/api\/manifest$/,
+      methods: { GET: { access: 'session', handler: ui.manifest }, HEAD: { access: 'session', handler: ui.manifest }, DELETE: { access: 'session', handler: ui.deleteDigest } },
+      otherMethods: 'session',
+    },
+    {
+      kind: 'service',
+      label: '/ui/api/tag',
+      pattern: /^\/ui\/api\/tag$/,
+      methods: { DELETE: { access: 'session', handler: ui.deleteTag } },
+      otherMethods: 'session',
+    },
+    // the page and its modules hold no registry data: open like the login form they carry
+    {
+      kind: 'service',
+      label: '/ui/',
+      pattern: /^\/ui\/?$/,
+      methods: { GET: { access: 'public', handler: uiStatic.page }, HEAD: { access: 'public', handler: uiStatic.page } },
+      otherMethods: 'public',
+    },
+    {
+      kind: 'service',
+      label: '/ui/<file>',
+      pattern: /^\/ui\/(?!api(\/|$))[a-z0-9-]+\.(ts|css|svg)$/,
+      methods: { GET: { access: 'public', handler: uiStatic.asset }, HEAD: { access: 'public', handler: uiStatic.asset } },
+      otherMethods: 'public',
+    },
+  ];
+}
 
 /**
  * The operations endpoints (http/metrics.ts, http/probes.ts): served ahead of the
@@ -129,6 +193,7 @@ export const NAMESPACES: readonly Namespace[] = [
   // a valid token of any scope before the 404, so that the 404 tells nobody unauthenticated which paths exist
   { label: '/v2/*', prefix: /^\/v2(\/|$)/i, unknownPaths: 'token' },
   { label: '/admin/*', prefix: /^\/admin(\/|$)/i, unknownPaths: 'superuser' },
+  { label: '/ui/api/*', prefix: /^\/ui\/api(\/|$)/, unknownPaths: 'session' },
 ];
 
 export type Found = { route: Route; match: RegExpExecArray } | { unknown: Namespace };

@@ -30,6 +30,8 @@ export const ALLOWED: Record<string, readonly string[]> = {
   // the separate listener of /metrics and the probes (BOLLARD_METRICS_LISTEN)
   'ops-app': ['http', 'storage', 'observability', 'shared', 'digest', ...LEAVES],
   main: ['app', 'ops-app', 'config', 'lifecycle', 'observability', 'http', 'registry', 'auth', 'db', 'storage', 'shared', 'digest', ...LEAVES],
+  // the web UI's browser modules (served by http/ui-static.ts): they run in the page and import nothing of the server
+  ui: [],
   cli: ['main', 'app', 'config', 'lifecycle', 'http', 'registry', 'auth', 'db', 'storage', 'shared', 'digest', ...LEAVES],
 };
 

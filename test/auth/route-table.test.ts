@@ -10,7 +10,7 @@ import { ADMIN_PASSWORD, challenge, createAuthRegistry, fetchToken, type AuthReg
 
 const ACCESS = {
   repository: ['pull', 'push', 'delete'],
-  service: ['public', 'token', 'catalog', 'superuser'],
+  service: ['public', 'token', 'catalog', 'superuser', 'session'],
 } as const;
 /** What each is sent: every method a route could declare, and some no route declares. */
 const PROBES = [...METHODS, 'OPTIONS', 'TRACE'];
@@ -28,7 +28,8 @@ function samplePath(route: Route): string {
     .replace('<name>', REPO)
     .replace('<reference>', 'latest')
     .replace('<uuid>', '2d7e5c1a-0000-4000-8000-000000000000')
-    .replace('<digest>', `sha256:${'a'.repeat(64)}`);
+    .replace('<digest>', `sha256:${'a'.repeat(64)}`)
+    .replace('<file>', 'main.ts');
 }
 
 function ruleOf(route: Route, method: string): string {
@@ -58,9 +59,9 @@ describe('the table itself', () => {
     for (const ns of NAMESPACES) expect(ACCESS.service, ns.label).toContain(ns.unknownPaths);
   });
 
-  test('only the token endpoint is open to requests without a token', () => {
+  test('only the token endpoint and the web UI\'s page and modules (which hold no registry data) are open to requests without a token', () => {
     const open = ROUTES.flatMap((route) => PROBES.filter((m) => ruleOf(route, m) === 'public').map((m) => `${m} ${route.label}`));
-    expect(open.every((what) => what.endsWith(' /token')), open.join(', ')).toBe(true);
+    expect(open.every((what) => / (\/token|\/ui\/|\/ui\/<file>)$/.test(what)), open.join(', ')).toBe(true);
     expect(NAMESPACES.filter((ns) => ns.unknownPaths === 'public')).toEqual([]);
   });
 
@@ -94,6 +95,12 @@ describe('unauthenticated, every method of every route gets the challenge its ru
         const what = `${method} ${path} (${rule})`;
         if (rule === 'public') {
           expect(res.status, what).not.toBe(401);
+          continue;
+        }
+        if (rule === 'session') {
+          // no session cookie: the UI's anonymous visitor, whom the handler answers itself (test/ui/api.test.ts)
+          expect(res.status, what).toBeLessThan(500);
+          expect(res.headers['www-authenticate'], what).toBeUndefined();
           continue;
         }
         expect(res.status, what).toBe(401);

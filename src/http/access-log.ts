@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { withLogContext, type Logger } from '../logger.ts';
+import { clientOf } from './credentials.ts';
 import { userOf } from './request-user.ts';
 import { routeOf } from './route-label.ts';
 
@@ -45,11 +46,22 @@ export function accessLog(log: Logger, record: (x: Exchange) => void = () => und
     requestIds.set(res, requestId);
     res.setHeader('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
-    // read now: mounted routers rewrite req.url while they run
+    // read now: mounted routers rewrite req.url while they run, and a connection
+    // destroyed before the response ends leaves the request without a socket
     const { route, repository } = routeOf(req);
+    const client = clientOf(req);
+    const socket = req.socket;
     res.once('close', () => {
+      try {
+        logExchange();
+      } catch (err) {
+        // an event handler's throw would end the process: one request's log line is not worth that
+        log.error('access log line failed', { requestId, error: String(err) });
+      }
+    });
+    const logExchange = () => {
       const aborted = !res.writableFinished;
-      const { bytesIn, bytesOut } = wireBytes(req.socket);
+      const { bytesIn, bytesOut } = wireBytes(socket);
       const x: Exchange = {
         method: req.method,
         route,
@@ -68,13 +80,13 @@ export function accessLog(log: Logger, record: (x: Exchange) => void = () => und
         bytesIn,
         bytesOut,
         durationMs: Math.round(x.seconds * 1e6) / 1e3,
-        client: req.ip,
+        client,
         ...withUser(userOf(res)),
         ...(aborted ? { aborted: true } : {}),
       };
       if (QUIET_ROUTES.has(route)) log.debug('request', line);
       else log.info(aborted ? 'request cut off: the client went away' : 'request', line);
-    });
+    };
     withLogContext({ requestId }, next);
   };
 }

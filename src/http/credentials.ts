@@ -32,8 +32,13 @@ export function loginCredentials(username: string, password: string): Login | nu
   return isStorableText(username) ? { username, password } : null;
 }
 
-/** The address failed logins are counted against (express's req.ip: the socket, or per `trust proxy`). */
-export function clientOf(req: Request): string {
+/**
+ * The address failed logins are counted against (express's req.ip: the socket, or
+ * per `trust proxy`). A request whose connection is already destroyed has no socket,
+ * and express's getter then throws: such a client is 'unknown'.
+ */
+export function clientOf(req: Pick<Request, 'ip' | 'socket'>): string {
+  if (!req.socket) return 'unknown';
   return req.ip ?? req.socket.remoteAddress ?? 'unknown';
 }
 

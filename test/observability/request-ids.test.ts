@@ -2,7 +2,7 @@
 // echoed and written on the request's access line; an insane one is replaced by
 // a fresh id; every request gets one line with route, repository, status, bytes,
 // duration and client; a client that goes away mid-request is logged at info.
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import type { Server } from 'node:http';
 import request from 'supertest';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -10,6 +10,7 @@ import { createApp } from '../../src/app.ts';
 import { createAuth } from '../../src/auth/service.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { authConfig } from '../../src/config/runtime.ts';
+import { clientOf } from '../../src/http/credentials.ts';
 import { createLogger } from '../../src/logger.ts';
 import { waitFor } from '../faults/pg-bollard.ts';
 import { createTestRegistry, DEFAULT_OPTIONS, type TestRegistry } from '../support/registry.ts';
@@ -103,4 +104,9 @@ test('with token auth, the access line names the user a request was let in as', 
   expect(accessLines('user-read')).toMatchObject([{ route: '/v2/<name>/tags/list', user: 'admin' }]);
   await request(secured).get('/v2/').set('X-Request-Id', 'user-none');
   expect(accessLines('user-none')[0]).not.toHaveProperty('user');
+});
+
+test('a request whose connection is already gone counts against an unknown client, never a throw', () => {
+  // express's req.ip reads req.socket, which Node sets to null once the connection is destroyed
+  expect(clientOf({ ip: undefined, socket: null as unknown as Socket })).toBe('unknown');
 });

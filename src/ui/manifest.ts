@@ -4,44 +4,9 @@
 import { api, ApiError, type Session } from './client.ts';
 import { announce, append, bytes, empty, errorBox, h, kv, shortDigest, when } from './dom.ts';
 import { manifestLink, platformText, repoLink } from './repository.ts';
+import type { ConfigView, DescriptorView, ManifestView } from '../shared/ui-views.ts';
 
-interface Descriptor {
-  digest: string;
-  mediaType: string;
-  size: number;
-  platform?: { os: string; architecture: string; variant?: string };
-  artifactType?: string;
-  annotations?: Record<string, unknown>;
-}
-interface ConfigView {
-  os?: string;
-  architecture?: string;
-  variant?: string;
-  created?: string;
-  env: string[];
-  entrypoint: string[];
-  cmd: string[];
-  workingDir?: string;
-  user?: string;
-  labels: Record<string, unknown>;
-  history: Array<{ created?: string; createdBy?: string; comment?: string; emptyLayer: boolean }>;
-}
-interface ManifestView {
-  repository: string;
-  digest: string;
-  mediaType: string;
-  artifactType?: string;
-  size: number;
-  createdAt: string;
-  tags: string[];
-  subject?: Descriptor;
-  config: Descriptor | null;
-  image: ConfigView | null;
-  layers: Descriptor[];
-  children: Descriptor[];
-  annotations: Record<string, unknown>;
-  referrers: Record<string, Descriptor[]>;
-  raw: string;
+interface ManifestPage extends ManifestView {
   canDelete: boolean;
 }
 
@@ -49,7 +14,7 @@ function annotationList(a: Record<string, unknown>): HTMLElement {
   return kv(Object.entries(a).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
 }
 
-function descriptorTable(caption: string, list: Descriptor[], link: ((d: Descriptor) => string) | null, first: string): HTMLElement {
+function descriptorTable(caption: string, list: DescriptorView[], link: ((d: DescriptorView) => string) | null, first: string): HTMLElement {
   const rows = list.map((d, i) =>
     h('tr', {},
       h('td', { class: 'wrap' }, d.platform ? platformText(d.platform) : first === '#' ? String(i + 1) : (d.artifactType ?? '—')),
@@ -86,7 +51,7 @@ function configSection(c: ConfigView): HTMLElement[] {
 
 export async function manifest(main: HTMLElement, _session: Session, params: URLSearchParams): Promise<void> {
   const name = params.get('name') ?? '';
-  const m = await api<ManifestView>('manifest', { name, digest: params.get('digest'), tag: params.get('tag') });
+  const m = await api<ManifestPage>('manifest', { name, digest: params.get('digest'), tag: params.get('tag') });
   const problem = h('div', {});
   main.append(
     h('p', {}, h('a', { href: repoLink(name) }, `← ${name}`)),

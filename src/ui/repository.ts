@@ -2,20 +2,8 @@
 // registry's own address, its event journal and the policies that govern it.
 import { api, ApiError, type Session } from './client.ts';
 import { announce, bytes, copyable, empty, errorBox, h, shortDigest, when } from './dom.ts';
+import type { Platform, TagView } from '../shared/ui-views.ts';
 
-interface Platform {
-  os: string;
-  architecture: string;
-  variant?: string;
-}
-interface TagView {
-  name: string;
-  digest: string;
-  mediaType: string;
-  size: number;
-  pushedAt: string;
-  platforms: Platform[];
-}
 interface RepoView {
   name: string;
   tags: TagView[];

@@ -30,9 +30,15 @@ export const ALLOWED: Record<string, readonly string[]> = {
   // the separate listener of /metrics and the probes (BOLLARD_METRICS_LISTEN)
   'ops-app': ['http', 'storage', 'observability', 'shared', 'digest', ...LEAVES],
   main: ['app', 'ops-app', 'config', 'lifecycle', 'observability', 'http', 'registry', 'auth', 'db', 'storage', 'shared', 'digest', ...LEAVES],
-  // the web UI's browser modules (served by http/ui-static.ts): they run in the page and import nothing of the server
+  // the web UI's browser modules (served by http/ui-static.ts): they run in the page and import nothing of
+  // the server but the shapes of its answers, as types (TYPES_ONLY)
   ui: [],
   cli: ['main', 'app', 'config', 'lifecycle', 'http', 'registry', 'auth', 'db', 'storage', 'shared', 'digest', ...LEAVES],
+};
+
+/** Layers a layer may import types from, with `import type` only (erased, so nothing is loaded). */
+const TYPES_ONLY: Record<string, readonly string[]> = {
+  ui: ['shared'],
 };
 
 /** Packages that belong to one layer: the domain never sees HTTP. */
@@ -46,9 +52,18 @@ function layerOf(pathInSrc: string): string {
 
 /** Import and export specifiers of a module: static, re-exports, side-effect and dynamic imports. */
 export function specifiers(text: string): string[] {
-  const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
   const re = /^\s*(?:import|export)\b[^'"]*?\bfrom\s*['"]([^'"]+)['"]|^\s*import\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/gm;
-  return [...code.matchAll(re)].map((m) => (m[1] ?? m[2] ?? m[3]) as string);
+  return [...stripComments(text).matchAll(re)].map((m) => (m[1] ?? m[2] ?? m[3]) as string);
+}
+
+/** The specifiers of `import type` and `export type` statements: erased when the module runs. */
+function typeOnlySpecifiers(text: string): Set<string> {
+  const re = /^\s*(?:import|export)\s+type\b[^'"]*?\bfrom\s*['"]([^'"]+)['"]/gm;
+  return new Set([...stripComments(text).matchAll(re)].map((m) => m[1] as string));
+}
+
+function stripComments(text: string): string {
+  return text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
 }
 
 /** Every import of src/ against the direction, as "file imports spec (rule)". */
@@ -62,12 +77,15 @@ export function violations(src: string): string[] {
       found.push(`src/${file} is in no layer: add "${from}" to ALLOWED in test/architecture/layers.ts`);
       continue;
     }
-    for (const spec of specifiers(readFileSync(join(src, file), 'utf8'))) {
+    const text = readFileSync(join(src, file), 'utf8');
+    const typeOnly = typeOnlySpecifiers(text);
+    for (const spec of specifiers(text)) {
       if (spec.startsWith('.')) {
         const target = relative(src, resolve(dirname(join(src, file)), spec));
         if (target.startsWith('..')) continue; // outside src/ (package.json and the like)
         const to = layerOf(target);
-        if (to !== from && !allowed.includes(to)) found.push(`src/${file} imports ${spec} (${from} may not import ${to})`);
+        const asType = typeOnly.has(spec) && (TYPES_ONLY[from] ?? []).includes(to);
+        if (to !== from && !allowed.includes(to) && !asType) found.push(`src/${file} imports ${spec} (${from} may not import ${to})`);
       } else {
         const pkg = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : (spec.split('/')[0] as string);
         const owners = PACKAGES[pkg];

@@ -2,51 +2,15 @@
 // provide (oras, crane, docker): on PATH, or in the install scripts' cache
 // (scripts/clients/lib.sh). A missing client skips its file locally with a note,
 // and fails it on CI, which installs them.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { access, constants } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import type { ServerProcess } from '../support/server.ts';
-import { ON_CI, type Run } from './containers-sandbox.ts';
+import { ON_CI, run, type Run, type RunOptions } from './containers-sandbox.ts';
 
-export { ON_CI, type Run };
-
-export interface RunOptions {
-  cwd?: string;
-  timeoutMs?: number;
-  /** Written to the command's stdin (which is otherwise closed). */
-  input?: string;
-}
-
-/** Runs a command with an argument array (no shell), collecting its output. */
-export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, opts: RunOptions = {}): Promise<Run> {
-  const started = Date.now();
-  const timeoutMs = opts.timeoutMs ?? 90_000;
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { env, cwd: opts.cwd, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.stdin?.on('error', () => undefined);
-    child.stdin?.end(opts.input);
-    const timer = setTimeout(() => {
-      stderr += `\n[test] killed after ${timeoutMs} ms`;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    const done = (code: number | null, signal: NodeJS.Signals | null) => {
-      clearTimeout(timer);
-      resolve({ cmd, args, code, signal, stdout, stderr, ms: Date.now() - started });
-    };
-    child.once('error', (err) => {
-      stderr += `\n[test] ${String(err)}`;
-      done(null, null);
-    });
-    child.once('close', done);
-  });
-}
+export { ON_CI, run, type Run, type RunOptions };
 
 /** Where scripts/clients/lib.sh puts the binaries it builds or unpacks. */
 function cacheBinDirs(): string[] {

@@ -31,15 +31,25 @@ const TOOL_TIMEOUT_MS = 60_000;
 
 export const ON_CI = !!process.env.CI && !['0', 'false'].includes(process.env.CI.toLowerCase());
 
-/** Runs a command with an argument array (no shell), collecting its output. */
-export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = TOOL_TIMEOUT_MS): Promise<Run> {
+export interface RunOptions {
+  cwd?: string;
+  timeoutMs?: number;
+  /** Written to the command's stdin (which is otherwise closed). */
+  input?: string;
+}
+
+/** Runs a command with an argument array (no shell), collecting its output; killed at its time limit. */
+export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, opts: RunOptions = {}): Promise<Run> {
   const started = Date.now();
+  const timeoutMs = opts.timeoutMs ?? TOOL_TIMEOUT_MS;
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { env, cwd: opts.cwd, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(opts.input);
     const timer = setTimeout(() => {
       stderr += `\n[test] killed after ${timeoutMs} ms`;
       child.kill('SIGKILL');
@@ -57,7 +67,7 @@ export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeout
 }
 
 async function version(tool: Tool): Promise<string | undefined> {
-  const r = await run(tool, ['--version'], process.env, 30_000);
+  const r = await run(tool, ['--version'], process.env, { timeoutMs: 30_000 });
   return r.code === 0 ? r.stdout.trim() : undefined;
 }
 

@@ -10,6 +10,7 @@ import * as q from '../../db/ui-reads.ts';
 import { RegistryError } from '../../errors/codes.ts';
 import type { ImmutableRule, RetentionPolicy } from '../../shared/policies.ts';
 import type { RepoName } from '../../shared/names.ts';
+import type { ConfigView, DescriptorView, ManifestView, Platform, TagView } from '../../shared/ui-views.ts';
 import { sendBlob, statBlob } from '../content/blobs.ts';
 import type { RegistryContext } from '../context.ts';
 import { globMatches } from '../../shared/glob.ts';
@@ -19,21 +20,6 @@ export const TAG_LIMIT = 5000;
 const REFERRER_LIMIT = 500;
 /** A config larger than this is not shown (configs are a few KB; this bounds what one request buffers). */
 const CONFIG_MAX_BYTES = 1024 * 1024;
-
-export interface Platform {
-  os: string;
-  architecture: string;
-  variant?: string;
-}
-
-export interface TagView {
-  name: string;
-  digest: string;
-  mediaType: string;
-  size: number;
-  pushedAt: string;
-  platforms: Platform[];
-}
 
 export interface RepositoryView {
   name: string;
@@ -98,49 +84,6 @@ export async function repositoryView(ctx: RegistryContext, name: RepoName): Prom
     retention: policyFor(policies, name),
     immutable: rules.filter((r) => globMatches(r.repositoryGlob, name)),
   };
-}
-
-export interface DescriptorView {
-  digest: string;
-  mediaType: string;
-  size: number;
-  platform?: Platform;
-  artifactType?: string;
-  annotations?: Record<string, unknown>;
-}
-
-export interface ConfigView {
-  os?: string;
-  architecture?: string;
-  variant?: string;
-  created?: string;
-  env: string[];
-  entrypoint: string[];
-  cmd: string[];
-  workingDir?: string;
-  user?: string;
-  labels: Record<string, unknown>;
-  history: Array<{ created?: string; createdBy?: string; comment?: string; emptyLayer: boolean }>;
-}
-
-export interface ManifestView {
-  repository: string;
-  digest: string;
-  mediaType: string;
-  artifactType?: string;
-  size: number;
-  createdAt: string;
-  tags: string[];
-  subject?: DescriptorView;
-  config: DescriptorView | null;
-  /** The config blob taken apart, when it is an image config we could read. */
-  image: ConfigView | null;
-  layers: DescriptorView[];
-  children: DescriptorView[];
-  annotations: Record<string, unknown>;
-  /** Referrers by artifactType (the manifest's media type when it has none). */
-  referrers: Record<string, DescriptorView[]>;
-  raw: string;
 }
 
 function descriptorView(d: Json): DescriptorView {
@@ -242,3 +185,5 @@ export function recentEvents(ctx: RegistryContext, name: RepoName, before: numbe
 export function storageView(ctx: RegistryContext) {
   return q.storageTotals(ctx.pool);
 }
+
+export type { ConfigView, DescriptorView, ManifestView, Platform, TagView };

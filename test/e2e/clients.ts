@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import type { ServerProcess } from '../support/server.ts';
-import { ON_CI, run, type Run, type RunOptions } from './containers-sandbox.ts';
+import { ALL_MANIFEST_TYPES, ON_CI, run, type Run, type RunOptions } from './containers-sandbox.ts';
 
 export { ON_CI, run, type Run, type RunOptions };
 
@@ -100,12 +100,7 @@ export function refused(r: Run): void {
 export async function fetchManifest(server: ServerProcess, repo: string, ref: string): Promise<{ status: number; body: Buffer; type: string | null; digest: string | null }> {
   const res = await fetch(`${server.url}/v2/${repo}/manifests/${ref}`, {
     headers: {
-      Accept: [
-        'application/vnd.oci.image.manifest.v1+json',
-        'application/vnd.oci.image.index.v1+json',
-        'application/vnd.docker.distribution.manifest.v2+json',
-        'application/vnd.docker.distribution.manifest.list.v2+json',
-      ].join(', '),
+      Accept: ALL_MANIFEST_TYPES,
     },
   });
   return { status: res.status, body: Buffer.from(await res.arrayBuffer()), type: res.headers.get('content-type'), digest: res.headers.get('docker-content-digest') };

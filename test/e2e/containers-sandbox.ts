@@ -236,16 +236,19 @@ export interface HttpManifest {
   headerDigest: string | null;
 }
 
+/** An Accept header admitting every manifest media type. */
+export const ALL_MANIFEST_TYPES = [
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+].join(', ');
+
 /** A manifest fetched over HTTP with every manifest media type accepted. */
 export async function getManifest(server: ServerProcess, repo: string, ref: string): Promise<HttpManifest> {
   const res = await fetch(`${server.url}/v2/${repo}/manifests/${ref}`, {
     headers: {
-      Accept: [
-        'application/vnd.oci.image.manifest.v1+json',
-        'application/vnd.oci.image.index.v1+json',
-        'application/vnd.docker.distribution.manifest.v2+json',
-        'application/vnd.docker.distribution.manifest.list.v2+json',
-      ].join(', '),
+      Accept: ALL_MANIFEST_TYPES,
     },
   });
   const body = Buffer.from(await res.arrayBuffer());

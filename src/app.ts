@@ -15,6 +15,7 @@ import type { RegistryContext, RegistryOptions } from './registry/context.ts';
 import { HasherCache } from './registry/push/hasher-cache.ts';
 import { KeptLeases } from './registry/push/kept-leases.ts';
 import { ManifestCache } from './registry/content/manifest-cache.ts';
+import { Proxy } from './registry/proxy/proxy.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import type { BlobStore } from './storage/blob-store.ts';
 import { instrumentStore } from './storage/instrumented.ts';
@@ -53,6 +54,7 @@ export function createApp(deps: AppDeps): Express {
     hashers: new HasherCache({ threads: deps.options.hashThreads ?? defaultHashThreads() }),
     manifests: deps.manifestCache ?? new ManifestCache(),
     leases: deps.keptLeases ?? new KeptLeases(deps.pool),
+    proxy: deps.options.proxy && deps.options.proxy.upstreams.length > 0 ? new Proxy(deps.options.proxy, (msg, fields) => deps.log.warn(msg, fields)) : null,
   };
   const app = express();
   app.disable('x-powered-by');

@@ -21,7 +21,7 @@ let tlsBollard: Awaited<ReturnType<typeof listen>>;
 const TIMEOUT_MS = 600;
 
 beforeAll(async () => {
-  upstream = await listen((req, res) => handler(req, res));
+  upstream = await listen((req: IncomingMessage, res: ServerResponse) => handler(req, res));
   const proxy = (url: string) => ({ upstreams: [{ prefix: 'up', url, username: 'u', password: 'p' }], tagTtlSeconds: 0, timeoutMs: TIMEOUT_MS });
   registry = await createTestRegistry({ proxy: proxy(upstream.url) });
   bollard = await listen(registry.app);

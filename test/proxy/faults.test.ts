@@ -5,7 +5,7 @@
 // flow, with its token fetched once and cached.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
-import { countRows } from '../support/rows.ts';
+import { countRows, refcountDrift } from '../support/rows.ts';
 import { DOCKER_MANIFEST, imageManifest, randomBlob, type Blob } from '../support/fixtures.ts';
 import { createTestRegistry, type TestRegistry } from '../support/registry.ts';
 import { listen } from './upstreams.ts';
@@ -158,4 +158,39 @@ test('the bearer-token flow: realm, service and scope; the token is fetched with
     expect(res.headers.get('docker-content-digest')).toBe(m.digest);
   }
   expect(tokenRequests).toEqual([`fake repository:img:pull Basic ${Buffer.from('u:p').toString('base64')}`]);
+});
+
+test('a client gone mid-blob: the fetch completes and the blob is cached all the same', async () => {
+  const b = randomBlob(8 * 1024 * 1024);
+  handler = (_req, res) => {
+    res.writeHead(200, { 'Content-Length': b.size });
+    res.write(b.data.subarray(0, 64 * 1024));
+    setTimeout(() => res.end(b.data.subarray(64 * 1024)), 200); // the rest once the client has left
+  };
+  const abort = new AbortController();
+  const res = await fetch(`${bollard.url}${blobPath(b)}`, { signal: abort.signal });
+  const reader = res.body!.getReader();
+  await reader.read();
+  abort.abort();
+  const blobs = () => countRows(registry.pool, 'blobs'); // the only blob any test here stores
+  for (let i = 0; i < 100 && (await blobs()) === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  expect(await blobs()).toBe(1);
+  handler = (_req, r) => r.writeHead(500).end(); // served from the cache now, not the upstream
+  const again = await fetch(`${bollard.url}${blobPath(b)}`);
+  expect(again.status).toBe(200);
+  expect(Buffer.from(await again.arrayBuffer()).equals(b.data)).toBe(true);
+});
+
+test('a tag moved upstream moves in the cache at revalidation; refcounts stay exact', async () => {
+  const a = imageManifest(randomBlob(10), [randomBlob(10)], {}, DOCKER_MANIFEST);
+  const b = imageManifest(randomBlob(10), [randomBlob(10)], {}, DOCKER_MANIFEST);
+  let current = a;
+  handler = (req, res) => {
+    res.writeHead(200, { 'Content-Type': DOCKER_MANIFEST, 'Docker-Content-Digest': current.digest }).end(req.method === 'HEAD' ? undefined : current.data);
+  };
+  const pull = () => fetch(`${bollard.url}/v2/up/moving/manifests/latest`, { headers: { Accept: DOCKER_MANIFEST } });
+  expect((await pull()).headers.get('docker-content-digest')).toBe(a.digest);
+  current = b;
+  expect((await pull()).headers.get('docker-content-digest')).toBe(b.digest);
+  expect(await refcountDrift(registry.pool)).toEqual([]);
 });

@@ -30,7 +30,15 @@ export interface Routed {
 export function routeName(options: ProxyOptions | undefined, name: RepoName): Routed | null {
   if (!options) return null;
   for (const upstream of options.upstreams) {
-    if (name.startsWith(`${upstream.prefix}/`)) return { upstream, remote: name.slice(upstream.prefix.length + 1) };
+    if (name.startsWith(`${upstream.prefix}/`)) return { upstream, remote: remoteName(upstream.url, name.slice(upstream.prefix.length + 1)) };
   }
   return null;
+}
+
+/** Docker Hub's own hosts: their official images live under library/. */
+const DOCKER_HUB = new Set(['registry-1.docker.io', 'docker.io', 'index.docker.io', 'registry.hub.docker.com']);
+
+/** The name on the upstream: on Docker Hub a one-component name is an official image, `library/<name>`, as docker pull has it. */
+export function remoteName(url: string, name: string): string {
+  return !name.includes('/') && DOCKER_HUB.has(new URL(url).hostname) ? `library/${name}` : name;
 }

@@ -9,7 +9,7 @@ import { accessLog, inRequestContext } from './http/access-log.ts';
 import { dispatcher } from './http/dispatch.ts';
 import { errorHandler } from './http/errors.ts';
 import { requestLimits, type HttpLimits } from './http/limits.ts';
-import { metricsRouter, recordExchange, storageObserver } from './http/metrics.ts';
+import { metricsRouter, proxyObserver, recordExchange, storageObserver } from './http/metrics.ts';
 import { probesRouter } from './http/probes.ts';
 import type { RegistryContext, RegistryOptions } from './registry/context.ts';
 import { HasherCache } from './registry/push/hasher-cache.ts';
@@ -54,7 +54,7 @@ export function createApp(deps: AppDeps): Express {
     hashers: new HasherCache({ threads: deps.options.hashThreads ?? defaultHashThreads() }),
     manifests: deps.manifestCache ?? new ManifestCache(),
     leases: deps.keptLeases ?? new KeptLeases(deps.pool),
-    proxy: deps.options.proxy && deps.options.proxy.upstreams.length > 0 ? new Proxy(deps.options.proxy, (msg, fields) => deps.log.warn(msg, fields)) : null,
+    proxy: deps.options.proxy && deps.options.proxy.upstreams.length > 0 ? new Proxy(deps.options.proxy, (msg, fields) => deps.log.warn(msg, fields), proxyObserver(metrics)) : null,
   };
   const app = express();
   app.disable('x-powered-by');

@@ -3,7 +3,7 @@ import { parseDigest } from '../digest/digest.ts';
 import { RegistryError } from '../errors/codes.ts';
 import { blobRedirect, deleteBlob, sendBlob, statBlob } from '../registry/content/blobs.ts';
 import { byteRange } from './params.ts';
-import { isProxied, sendProxiedBlob } from './proxy.ts';
+import { isProxied, noteCachedBlob, sendProxiedBlob } from './proxy.ts';
 import type { Handler } from './route.ts';
 
 export const get: Handler = async (ctx, req, res, { name, arg }) => {
@@ -13,6 +13,7 @@ export const get: Handler = async (ctx, req, res, { name, arg }) => {
     throw err;
   });
   if (blob === null) return sendProxiedBlob(ctx, req, res, name, digest, (chunk) => writeChunk(res, chunk));
+  noteCachedBlob(ctx, name);
   res.setHeader('Docker-Content-Digest', blob.digest.text);
   const redirect = req.method === 'GET' ? await blobRedirect(ctx, blob) : null;
   if (redirect) {

@@ -20,7 +20,13 @@ export function isProxied(ctx: RegistryContext, name: RepoName, err: unknown, co
  */
 export async function sendProxiedBlob(ctx: RegistryContext, req: Request, res: Response, name: RepoName, digest: Digest, write: (chunk: Buffer) => Promise<void>): Promise<void> {
   const head = req.method === 'HEAD';
-  const blob = await openUpstreamBlob(ctx.proxy!, name, digest, head ? 'HEAD' : 'GET');
+  const proxy = ctx.proxy!;
+  const prefix = proxy.route(name)?.upstream.prefix ?? '';
+  const blob = await openUpstreamBlob(proxy, name, digest, head ? 'HEAD' : 'GET').catch((err: unknown) => {
+    if (err instanceof RegistryError) proxy.observer.failed(prefix, err.code);
+    throw err;
+  });
+  proxy.observer.pulled(prefix, 'blob', 'miss');
   res.status(200);
   res.setHeader('Docker-Content-Digest', digest.text);
   res.setHeader('Content-Type', 'application/octet-stream');
@@ -33,6 +39,7 @@ export async function sendProxiedBlob(ctx: RegistryContext, req: Request, res: R
     await cacheBlob(ctx, name, digest, blob, write);
     res.end();
   } catch (err) {
+    if (err instanceof RegistryError) proxy.observer.failed(prefix, err.code);
     if (res.destroyed) return;
     if (!res.headersSent) {
       res.removeHeader('Docker-Content-Digest');
@@ -42,6 +49,12 @@ export async function sendProxiedBlob(ctx: RegistryContext, req: Request, res: R
     // part of the body is out: cutting the connection short of its length is the only signal left
     res.destroy(err as Error);
   }
+}
+
+/** Counts a pull of a proxied repository's blob that the cache held. */
+export function noteCachedBlob(ctx: RegistryContext, name: RepoName): void {
+  const prefix = ctx.proxy?.route(name)?.upstream.prefix;
+  if (prefix !== undefined) ctx.proxy?.observer.pulled(prefix, 'blob', 'hit');
 }
 
 /** A write into a proxied repository is refused: its content is the upstream's. */

@@ -112,3 +112,14 @@ test('with the upstream gone, the cache serves what it holds; a tag past its TTL
   expect(missing.status).toBe(503);
   expect(((await missing.json()) as { errors: Array<{ code: string }> }).errors[0]?.code).toBe('UNAVAILABLE');
 });
+
+test('metrics count hits, misses, stale answers, upstream errors and bytes per upstream', async () => {
+  const text = await (await get('/metrics')).text();
+  const value = (series: string) => Number(text.split('\n').find((l) => l.startsWith(`${series} `))?.split(' ')[1] ?? 0);
+  expect(value('bollard_proxy_requests_total{upstream="up",kind="manifest",result="miss"}')).toBeGreaterThanOrEqual(1);
+  expect(value('bollard_proxy_requests_total{upstream="up",kind="manifest",result="stale"}')).toBe(1);
+  expect(value('bollard_proxy_requests_total{upstream="up",kind="blob",result="miss"}')).toBeGreaterThanOrEqual(2);
+  expect(value('bollard_proxy_requests_total{upstream="up",kind="blob",result="hit"}')).toBe(1);
+  expect(value('bollard_proxy_upstream_errors_total{upstream="up",code="UNAVAILABLE"}')).toBe(1);
+  expect(value('bollard_proxy_upstream_bytes_total{upstream="up"}')).toBeGreaterThanOrEqual(layer.size + config.size + manifest.size);
+});

@@ -45,6 +45,8 @@ export async function openUpstreamBlob(proxy: Proxy, name: RepoName, digest: Dig
  */
 export async function cacheBlob(ctx: RegistryContext, name: RepoName, digest: Digest, blob: UpstreamBlob, send: (chunk: Buffer) => Promise<void>): Promise<void> {
   const res = blob.response;
+  const observer = ctx.proxy?.observer;
+  const prefix = ctx.proxy?.route(name)?.upstream.prefix ?? '';
   if (!res.body) throw new RegistryError('UNAVAILABLE', 'upstream sent no body');
   const guard = stallGuard(res);
   let upstreamFailure: Error | null = null;
@@ -59,6 +61,7 @@ export async function cacheBlob(ctx: RegistryContext, name: RepoName, digest: Di
   const tee = new Transform({
     transform(chunk: Buffer, _enc, done) {
       guard.touch();
+      observer?.received(prefix, chunk.length);
       const previous = held;
       held = chunk;
       if (!previous) return done(null, chunk);

@@ -29,21 +29,34 @@ export interface ProxiedManifest {
 export async function proxiedManifest(ctx: RegistryContext, proxy: Proxy, name: RepoName, ref: Reference): Promise<ProxiedManifest> {
   const route = proxy.route(name);
   if (!route) throw new RegistryError('UNKNOWN', `${name} is not proxied`);
+  const prefix = route.upstream.prefix;
+  try {
+    const found = await resolve(ctx, proxy, route.client, route.remote, name, ref);
+    proxy.observer.pulled(prefix, 'manifest', found.result);
+    return { manifest: found.manifest, stale: found.result === 'stale' };
+  } catch (err) {
+    if (err instanceof RegistryError) proxy.observer.failed(prefix, err.code);
+    throw err;
+  }
+}
+
+type Found = { manifest: StoredManifest; result: 'hit' | 'miss' | 'stale' };
+
+async function resolve(ctx: RegistryContext, proxy: Proxy, client: UpstreamClient, remote: string, name: RepoName, ref: Reference): Promise<Found> {
   const cached = await localManifest(ctx, name, ref);
   if (ref.kind === 'digest') {
-    return { manifest: cached ?? (await fetchManifest(ctx, route.client, route.remote, name, ref)), stale: false };
+    return cached ? { manifest: cached, result: 'hit' } : { manifest: await fetchManifest(ctx, proxy, client, remote, name, ref), result: 'miss' };
   }
-  if (cached && proxy.isFresh(name, ref.tag)) return { manifest: cached, stale: false };
+  if (cached && proxy.isFresh(name, ref.tag)) return { manifest: cached, result: 'hit' };
   try {
-    const manifest = cached && (await upstreamDigest(route.client, route.remote, ref.tag)) === cached.digest
-      ? cached
-      : await fetchManifest(ctx, route.client, route.remote, name, ref);
+    const same = cached !== null && (await upstreamDigest(client, remote, ref.tag)) === cached.digest;
+    const found: Found = same ? { manifest: cached, result: 'hit' } : { manifest: await fetchManifest(ctx, proxy, client, remote, name, ref), result: 'miss' };
     proxy.confirm(name, ref.tag);
-    return { manifest, stale: false };
+    return found;
   } catch (err) {
     if (!cached || !unreachable(err)) throw err;
     proxy.warn('serving a stale cached tag: the upstream could not revalidate it', { repository: name, tag: ref.tag, digest: cached.digest, reason: (err as Error).message });
-    return { manifest: cached, stale: true };
+    return { manifest: cached, result: 'stale' };
   }
 }
 
@@ -69,13 +82,14 @@ async function upstreamDigest(client: UpstreamClient, remote: string, tag: strin
 }
 
 /** GETs the manifest upstream, checks it is what was asked for, and commits it as a push would. */
-async function fetchManifest(ctx: RegistryContext, client: UpstreamClient, remote: string, name: RepoName, ref: Reference): Promise<StoredManifest> {
+async function fetchManifest(ctx: RegistryContext, proxy: Proxy, client: UpstreamClient, remote: string, name: RepoName, ref: Reference): Promise<StoredManifest> {
   const res = await client.request('GET', remote, `manifests/${ref.kind === 'tag' ? ref.tag : ref.digest.text}`, ACCEPT);
   if (res.status !== 200) {
     res.abort(new Error('not read'));
     throw upstreamStatusError(client.options.prefix, res.status, res.headers, 'MANIFEST_UNKNOWN');
   }
   const content = await readLimited(res, ctx.options.maxManifestBytes, client.options.prefix);
+  proxy.observer.received(client.options.prefix, content.length);
   const announced = res.headers.get('docker-content-digest');
   const sha256 = `sha256:${createHash('sha256').update(content).digest('hex')}`;
   if (ref.kind === 'tag' && announced?.startsWith('sha256:') && announced !== sha256) {

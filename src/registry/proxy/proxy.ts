@@ -8,18 +8,30 @@ import { UpstreamClient } from './upstream.ts';
 
 export type ProxyLog = (msg: string, fields: Record<string, unknown>) => void;
 
+/** What the cache reports for metrics (http/metrics.ts turns it into counters); `upstream` is the prefix. */
+export interface ProxyObserver {
+  /** hit: served from the cache; miss: fetched upstream; stale: cached, served because the upstream failed. */
+  pulled(upstream: string, kind: 'manifest' | 'blob', result: 'hit' | 'miss' | 'stale'): void;
+  failed(upstream: string, code: string): void;
+  received(upstream: string, bytes: number): void;
+}
+
+const UNOBSERVED: ProxyObserver = { pulled: () => undefined, failed: () => undefined, received: () => undefined };
+
 /** Tags remembered as confirmed; past it the oldest are forgotten (and simply revalidated again). */
 const MAX_CONFIRMED = 100_000;
 
 export class Proxy {
   readonly options: ProxyOptions;
   readonly warn: ProxyLog;
+  readonly observer: ProxyObserver;
   private readonly clients = new Map<string, UpstreamClient>();
   private readonly confirmed = new Map<string, number>();
 
-  constructor(options: ProxyOptions, warn: ProxyLog) {
+  constructor(options: ProxyOptions, warn: ProxyLog, observer: ProxyObserver = UNOBSERVED) {
     this.options = options;
     this.warn = warn;
+    this.observer = observer;
     for (const u of options.upstreams) this.clients.set(u.prefix, new UpstreamClient(u, options.timeoutMs));
   }
 

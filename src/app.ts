@@ -9,13 +9,14 @@ import { accessLog, inRequestContext } from './http/access-log.ts';
 import { dispatcher } from './http/dispatch.ts';
 import { errorHandler } from './http/errors.ts';
 import { requestLimits, type HttpLimits } from './http/limits.ts';
-import { metricsRouter, recordExchange, storageObserver } from './http/metrics.ts';
+import { metricsRouter, proxyObserver, recordExchange, storageObserver } from './http/metrics.ts';
 import { probesRouter } from './http/probes.ts';
 import { preloadUi } from './http/ui-static.ts';
 import type { RegistryContext, RegistryOptions } from './registry/context.ts';
 import { HasherCache } from './registry/push/hasher-cache.ts';
 import { KeptLeases } from './registry/push/kept-leases.ts';
 import { ManifestCache } from './registry/content/manifest-cache.ts';
+import { Proxy } from './registry/proxy/proxy.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import type { BlobStore } from './storage/blob-store.ts';
 import { instrumentStore } from './storage/instrumented.ts';
@@ -54,6 +55,7 @@ export function createApp(deps: AppDeps): Express {
     hashers: new HasherCache({ threads: deps.options.hashThreads ?? defaultHashThreads() }),
     manifests: deps.manifestCache ?? new ManifestCache(),
     leases: deps.keptLeases ?? new KeptLeases(deps.pool),
+    proxy: deps.options.proxy && deps.options.proxy.upstreams.length > 0 ? new Proxy(deps.options.proxy, (msg, fields) => deps.log.warn(msg, fields), proxyObserver(metrics)) : null,
   };
   preloadUi(); // a broken web UI source fails here, at start, not at its first visit
   const app = express();

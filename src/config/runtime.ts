@@ -91,7 +91,9 @@ export function webhookConfig(c: Config): WebhookConfig {
 }
 
 export function registryOptions(c: Config): RegistryOptions {
-  return { ...c.registry };
+  const upstreams = c.proxy.upstreams ?? [];
+  if (upstreams.length === 0) return { ...c.registry };
+  return { ...c.registry, proxy: { upstreams, tagTtlSeconds: c.proxy.tagTtl, timeoutMs: c.proxy.timeout * 1000 } };
 }
 
 export function httpLimits(c: Config): HttpLimits & { headersTimeoutMs: number } {

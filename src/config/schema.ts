@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { env, int, listen } from './fields.ts';
 import { AuthSchema, authIssues } from './schema-auth.ts';
 import { DatabaseSchema, HttpSchema, RegistrySchema, StorageSchema, TlsSchema } from './schema-core.ts';
+import { ProxySchema } from './schema-proxy.ts';
 import { GcSchema, RetentionSchema, UploadsSchema, WebhooksSchema } from './schema-jobs.ts';
 
 export const ConfigSchema = z
@@ -27,6 +28,7 @@ export const ConfigSchema = z
     uploads: UploadsSchema.prefault({}),
     retention: RetentionSchema.prefault({}),
     webhooks: WebhooksSchema.prefault({}),
+    proxy: ProxySchema.prefault({}),
   })
   .superRefine((c, ctx) => {
     const issues = authIssues(c.auth);

@@ -3,10 +3,17 @@ import { parseDigest } from '../digest/digest.ts';
 import { RegistryError } from '../errors/codes.ts';
 import { blobRedirect, deleteBlob, sendBlob, statBlob } from '../registry/content/blobs.ts';
 import { byteRange } from './params.ts';
+import { isProxied, noteCachedBlob, sendProxiedBlob } from './proxy.ts';
 import type { Handler } from './route.ts';
 
 export const get: Handler = async (ctx, req, res, { name, arg }) => {
-  const blob = await statBlob(ctx, name, parseDigest(arg));
+  const digest = parseDigest(arg);
+  const blob = await statBlob(ctx, name, digest).catch((err: unknown) => {
+    if (isProxied(ctx, name, err, 'BLOB_UNKNOWN')) return null;
+    throw err;
+  });
+  if (blob === null) return sendProxiedBlob(ctx, req, res, name, digest, (chunk) => writeChunk(res, chunk));
+  noteCachedBlob(ctx, name);
   res.setHeader('Docker-Content-Digest', blob.digest.text);
   const redirect = req.method === 'GET' ? await blobRedirect(ctx, blob) : null;
   if (redirect) {

@@ -7,6 +7,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { authorize, OPEN_GRANT, type Grant, type Mount, type Need } from '../auth/authorize.ts';
 import { RegistryError } from '../errors/codes.ts';
 import { parseRepoName, type RepoName } from '../shared/names.ts';
+import { refuseProxiedWrite } from './proxy.ts';
 import { noteSubject } from './request-user.ts';
 import { originOf, parseAuthorization } from './credentials.ts';
 import type { Method, RepositoryAccess, RepositoryRoute, ServiceAccess, ServiceRoute, Services } from './route.ts';
@@ -43,6 +44,7 @@ async function admitRepository(s: Services, req: Request, res: Response, route: 
   const entry = route.methods[req.method as Method];
   const grant = await grantFor(s, req, res, () => repositoryNeed(name, entry?.access ?? route.otherMethods, entry?.mounts ? mountOf(req) : null));
   if (!entry) throw unsupported(req, route);
+  if (entry.access !== 'pull') refuseProxiedWrite(s.ctx, name);
   const params = { name, arg: decodePart(match[2] as string), grant };
   return () => entry.handler(s.ctx, req, res, params);
 }

@@ -1,6 +1,7 @@
 import { RegistryError } from '../errors/codes.ts';
 import { deleteManifest, getManifest, putManifest } from '../registry/content/manifests.ts';
 import { bareMediaType } from '../registry/content/media-types.ts';
+import { proxiedManifest } from '../registry/proxy/manifests.ts';
 import { parseReference } from '../shared/names.ts';
 import { readSmallBody } from './body.ts';
 import { tagParameters } from './params.ts';
@@ -16,7 +17,9 @@ function accepts(header: string | undefined, mediaType: string): boolean {
 
 export const get: Handler = async (ctx, req, res, { name, arg }) => {
   const ref = parseReference(arg, 'MANIFEST_UNKNOWN');
-  const m = await getManifest(ctx, name, ref);
+  // a proxied repository asks its upstream on a miss, and revalidates tags (docs/proxy.md)
+  const proxied = ctx.proxy?.route(name) ? await proxiedManifest(ctx, ctx.proxy, name, ref) : null;
+  const m = proxied?.manifest ?? (await getManifest(ctx, name, ref));
   // A digest names exactly one content, so there is nothing to negotiate: it is served with its own
   // type whatever Accept says (Docker 20.10 fetches an index's OCI children by digest without
   // listing the OCI types). Only a tag is negotiated: one whose type the client excludes is 404.
@@ -28,6 +31,7 @@ export const get: Handler = async (ctx, req, res, { name, arg }) => {
   res.setHeader('Docker-Content-Digest', m.digest);
   res.setHeader('ETag', `"${m.digest}"`);
   res.setHeader('Content-Length', m.content.length);
+  if (proxied?.stale) res.setHeader('Warning', '110 bollard "Response is Stale: the upstream could not revalidate the tag"');
   if (req.method === 'HEAD') res.end();
   else res.end(m.content);
 };

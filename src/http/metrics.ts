@@ -2,6 +2,7 @@
 // into the app's metrics (src/observability/metrics.ts).
 import { Router } from 'express';
 import type { Metrics } from '../observability/metrics.ts';
+import type { ProxyObserver } from '../registry/proxy/proxy.ts';
 import type { StorageObserver } from '../storage/instrumented.ts';
 import type { Exchange } from './access-log.ts';
 
@@ -11,6 +12,18 @@ export function recordExchange(metrics: Metrics): (x: Exchange) => void {
     metrics.http.duration.observe({ method: x.method, route: x.route }, x.seconds);
     metrics.http.bytesIn.inc({ route: x.route }, x.bytesIn);
     metrics.http.bytesOut.inc({ route: x.route }, x.bytesOut);
+  };
+}
+
+/** The pull-through cache's counters (docs/observability.md). */
+export function proxyObserver(metrics: Metrics): ProxyObserver {
+  return {
+    pulled: (upstream, kind, result) => metrics.proxy.requests.inc({ upstream, kind, result }),
+    // a not-found upstream is an answer, not a failure (it shows as the 404 it became)
+    failed: (upstream, code) => {
+      if (code !== 'BLOB_UNKNOWN' && code !== 'MANIFEST_UNKNOWN') metrics.proxy.upstreamErrors.inc({ upstream, code });
+    },
+    received: (upstream, bytes) => metrics.proxy.upstreamBytes.inc({ upstream }, bytes),
   };
 }
 

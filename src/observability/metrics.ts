@@ -18,6 +18,11 @@ export interface Metrics {
     duration: Histogram<'driver' | 'operation'>;
     errors: Counter<'driver' | 'operation'>;
   };
+  readonly proxy: {
+    requests: Counter<'upstream' | 'kind' | 'result'>;
+    upstreamErrors: Counter<'upstream' | 'code'>;
+    upstreamBytes: Counter<'upstream'>;
+  };
 }
 
 /** How long a scrape waits for the database counts before it reports the last ones it had. */
@@ -80,7 +85,13 @@ export function createMetrics(pool: DatabasePool, opts: { processMetrics?: boole
   mirror(registry, 'bollard_scrub_problems_total', 'Damaged or missing objects the scrubs found', null, () => workTotals.scrubProblems);
   mirror(registry, 'bollard_webhook_deliveries_total', 'Webhook delivery attempts, by outcome', 'outcome', () => workTotals.webhookDeliveries);
 
-  return { registry, http, storage };
+  const proxy = {
+    requests: new Counter({ name: 'bollard_proxy_requests_total', help: 'Pulls of proxied repositories, by upstream prefix, kind (manifest, blob) and result (hit, miss, stale)', labelNames: ['upstream', 'kind', 'result'] as const, registers }),
+    upstreamErrors: new Counter({ name: 'bollard_proxy_upstream_errors_total', help: 'Upstream requests that failed, by upstream prefix and the OCI code the client was given', labelNames: ['upstream', 'code'] as const, registers }),
+    upstreamBytes: new Counter({ name: 'bollard_proxy_upstream_bytes_total', help: 'Manifest and blob bytes received from upstreams', labelNames: ['upstream'] as const, registers }),
+  };
+
+  return { registry, http, storage, proxy };
 }
 
 /** A counter whose value is a process-wide total kept in src/shared/telemetry.ts, read at scrape time. */

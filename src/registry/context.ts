@@ -3,6 +3,8 @@ import type { BlobStore } from '../storage/blob-store.ts';
 import type { HasherCache } from './push/hasher-cache.ts';
 import type { KeptLeases } from './push/kept-leases.ts';
 import type { ManifestCache } from './content/manifest-cache.ts';
+import type { ProxyOptions } from './proxy/options.ts';
+import type { Proxy } from './proxy/proxy.ts';
 
 export interface RegistryOptions {
   deleteEnabled: boolean;
@@ -15,6 +17,8 @@ export interface RegistryOptions {
   uploadLeaseSeconds?: number;
   /** Worker threads hashing uploaded bytes; 0: on the main thread (default: defaultHashThreads()). */
   hashThreads?: number;
+  /** The pull-through cache's upstreams (docs/proxy.md); absent: every repository is local. */
+  proxy?: ProxyOptions;
 }
 
 /** What every domain operation needs: the database, the bytes, the options. */
@@ -25,4 +29,6 @@ export interface RegistryContext {
   leases: KeptLeases;
   manifests: ManifestCache;
   options: RegistryOptions;
+  /** The pull-through cache, when options.proxy names upstreams. */
+  proxy?: Proxy | null;
 }

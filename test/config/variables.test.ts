@@ -81,6 +81,9 @@ const ROWS: [string, string, string, unknown, Record<string, string>?][] = [
   ['BOLLARD_WEBHOOK_BACKOFF_MAX_MS', '40', 'webhooks.backoffMaxMs', 40],
   ['BOLLARD_WEBHOOK_CONCURRENCY', '2', 'webhooks.concurrency', 2],
   ['BOLLARD_WEBHOOK_METRICS_MS', '1000', 'webhooks.metricsMs', 1000],
+  ['BOLLARD_PROXY', 'hub=https://registry-1.docker.io, q=http://127.0.0.1:5001', 'proxy.upstreams', [{ prefix: 'hub', url: 'https://registry-1.docker.io' }, { prefix: 'q', url: 'http://127.0.0.1:5001' }]],
+  ['BOLLARD_PROXY_TAG_TTL', '0', 'proxy.tagTtl', 0],
+  ['BOLLARD_PROXY_TIMEOUT', '5', 'proxy.timeout', 5],
 ];
 
 const at = (tree: unknown, key: string): unknown => key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], tree);
@@ -123,6 +126,7 @@ test('the defaults are what the five loaders gave before', () => {
   expect(storageConfig(c)).toEqual({ kind: 'fs', directIo: true });
   expect(httpLimits(c)).toEqual({ headersTimeoutMs: 30_000, bodyIdleMs: 60_000, maxUploads: 128 });
   expect(registryOptions(c)).toMatchObject({ deleteEnabled: true, autoMount: true, maxManifestBytes: 4 * 1024 * 1024, pageSizeMax: 10_000 });
+  expect(registryOptions(c).proxy, 'no upstream, no pull-through cache').toBeUndefined();
   expect(authConfig(c)).toEqual({
     mode: 'none', realm: null, service: 'bollard', issuer: 'bollard', tokenTtlSeconds: 300, refreshTtlSeconds: 30 * 86_400,
     signingKey: null, adminPassword: null, loginLimits: { perClient: 30, perUser: 10, windowSeconds: 300 }, external: null,

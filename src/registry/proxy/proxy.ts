@@ -1,0 +1,57 @@
+// The pull-through cache's state in this process: one client per upstream (each
+// with its token cache), and when each cached tag was last confirmed upstream.
+// Cached content itself is ordinary rows and objects; nothing here is needed to
+// serve it, so a restart only means each tag is revalidated once more.
+import type { RepoName } from '../../shared/names.ts';
+import { routeName, type ProxyOptions, type Routed } from './options.ts';
+import { UpstreamClient } from './upstream.ts';
+
+export type ProxyLog = (msg: string, fields: Record<string, unknown>) => void;
+
+/** What the cache reports for metrics (http/metrics.ts turns it into counters); `upstream` is the prefix. */
+export interface ProxyObserver {
+  /** hit: served from the cache; miss: fetched upstream; stale: cached, served because the upstream failed. */
+  pulled(upstream: string, kind: 'manifest' | 'blob', result: 'hit' | 'miss' | 'stale'): void;
+  failed(upstream: string, code: string): void;
+  received(upstream: string, bytes: number): void;
+}
+
+const UNOBSERVED: ProxyObserver = { pulled: () => undefined, failed: () => undefined, received: () => undefined };
+
+/** Tags remembered as confirmed; past it the oldest are forgotten (and simply revalidated again). */
+const MAX_CONFIRMED = 100_000;
+
+export class Proxy {
+  readonly options: ProxyOptions;
+  readonly warn: ProxyLog;
+  readonly observer: ProxyObserver;
+  private readonly clients = new Map<string, UpstreamClient>();
+  private readonly confirmed = new Map<string, number>();
+
+  constructor(options: ProxyOptions, warn: ProxyLog, observer: ProxyObserver = UNOBSERVED) {
+    this.options = options;
+    this.warn = warn;
+    this.observer = observer;
+    for (const u of options.upstreams) this.clients.set(u.prefix, new UpstreamClient(u, options.timeoutMs));
+  }
+
+  /** The upstream and remote name of a proxied repository; null for a local one. */
+  route(name: RepoName): (Routed & { client: UpstreamClient }) | null {
+    const routed = routeName(this.options, name);
+    if (!routed) return null;
+    return { ...routed, client: this.clients.get(routed.upstream.prefix) as UpstreamClient };
+  }
+
+  /** True while the tag was confirmed upstream less than the tag TTL ago. */
+  isFresh(name: RepoName, tag: string): boolean {
+    const at = this.confirmed.get(`${name}:${tag}`);
+    return at !== undefined && Date.now() - at < this.options.tagTtlSeconds * 1000;
+  }
+
+  confirm(name: RepoName, tag: string): void {
+    const key = `${name}:${tag}`;
+    this.confirmed.delete(key); // re-inserted last: the map's order is the age order
+    this.confirmed.set(key, Date.now());
+    if (this.confirmed.size > MAX_CONFIRMED) this.confirmed.delete(this.confirmed.keys().next().value as string);
+  }
+}

@@ -1,0 +1,159 @@
+// Requests to an upstream registry: anonymous, Basic, or the bearer-token flow
+// (a 401 names realm, service and scope; the token is fetched from the realm and
+// cached until it expires). Every failure becomes a RegistryError the client can
+// be shown; credentials never appear in an error or a log line.
+import { RegistryError } from '../../errors/codes.ts';
+import type { UpstreamOptions } from './options.ts';
+
+export interface UpstreamResponse {
+  status: number;
+  headers: Headers;
+  /** Null for HEAD; read it before the idle timer (`stall`) fires. */
+  body: ReadableStream<Uint8Array> | null;
+  /** Aborts the request, e.g. when the body stalls. */
+  abort(reason: Error): void;
+  /** The upstream's timeout: also how long its body may stall (stallGuard). */
+  timeoutMs: number;
+}
+
+/**
+ * Aborts the response when its body stalls for the upstream's timeout: a large
+ * blob may take long, but its bytes must keep coming. `touch` on every chunk,
+ * `stop` once the body is read.
+ */
+export function stallGuard(res: UpstreamResponse): { touch(): void; stop(): void } {
+  let timer: NodeJS.Timeout | null = null;
+  const touch = () => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => res.abort(new Error(`no bytes for ${res.timeoutMs} ms`)), res.timeoutMs);
+  };
+  touch();
+  return { touch, stop: () => { if (timer) clearTimeout(timer); } };
+}
+
+interface CachedToken {
+  token: string;
+  expires: number;
+}
+
+/** Seconds before its expiry a token is no longer used: a request may take that long. */
+const TOKEN_MARGIN_S = 10;
+
+export class UpstreamClient {
+  readonly options: UpstreamOptions;
+  private readonly timeoutMs: number;
+  private readonly tokens = new Map<string, CachedToken>();
+  /** Set once the upstream asked for Basic: later requests send it at once. */
+  private basic = false;
+
+  constructor(options: UpstreamOptions, timeoutMs: number) {
+    this.options = options;
+    this.timeoutMs = timeoutMs;
+  }
+
+  /** GET or HEAD of /v2/<remote>/<path>; answers whatever status the upstream gives after auth. */
+  async request(method: 'GET' | 'HEAD', remote: string, path: string, accept?: string): Promise<UpstreamResponse> {
+    const url = `${this.options.url.replace(/\/+$/, '')}/v2/${remote}/${path}`;
+    const scope = `repository:${remote}:pull`;
+    const headers: Record<string, string> = accept ? { Accept: accept } : {};
+    let res = await this.send(method, url, { ...headers, ...this.authorization(scope) });
+    if (res.status === 401) {
+      const challenge = res.headers.get('www-authenticate') ?? '';
+      await res.body?.cancel().catch(() => undefined);
+      if (!(await this.answer(challenge, scope))) throw new RegistryError('DENIED', `upstream ${this.options.prefix} refused anonymous access`);
+      res = await this.send(method, url, { ...headers, ...this.authorization(scope) });
+      if (res.status === 401 || res.status === 403) {
+        await res.body?.cancel().catch(() => undefined);
+        throw new RegistryError('DENIED', `upstream ${this.options.prefix} refused the configured credentials`);
+      }
+    }
+    return res;
+  }
+
+  private authorization(scope: string): Record<string, string> {
+    const cached = this.tokens.get(scope);
+    if (cached && cached.expires > Date.now()) return { Authorization: `Bearer ${cached.token}` };
+    if (this.basic && this.options.username !== undefined) return { Authorization: `Basic ${this.basicCredentials()}` };
+    return {};
+  }
+
+  private basicCredentials(): string {
+    return Buffer.from(`${this.options.username ?? ''}:${this.options.password ?? ''}`).toString('base64');
+  }
+
+  /** Meets a 401's challenge; false when there is nothing to answer it with. */
+  private async answer(challenge: string, scope: string): Promise<boolean> {
+    const scheme = challenge.split(' ', 1)[0]?.toLowerCase();
+    if (scheme === 'basic') {
+      if (this.options.username === undefined) return false;
+      this.basic = true;
+      return true;
+    }
+    if (scheme !== 'bearer') return false;
+    const params = challengeParams(challenge);
+    if (!params.realm || !URL.canParse(params.realm)) return false;
+    const realm = new URL(params.realm);
+    if (params.service) realm.searchParams.set('service', params.service);
+    realm.searchParams.set('scope', params.scope ?? scope);
+    const auth: Record<string, string> = this.options.username !== undefined ? { Authorization: `Basic ${this.basicCredentials()}` } : {};
+    const res = await this.send('GET', realm.toString(), auth);
+    const text = res.body ? await new Response(res.body).text() : '';
+    if (res.status !== 200) throw new RegistryError('DENIED', `upstream ${this.options.prefix}'s token service answered ${res.status}`);
+    const body = parseJson(text) as { token?: unknown; access_token?: unknown; expires_in?: unknown } | null;
+    const token = typeof body?.token === 'string' ? body.token : typeof body?.access_token === 'string' ? body.access_token : null;
+    if (token === null) throw new RegistryError('UNAVAILABLE', `upstream ${this.options.prefix}'s token service gave no token`);
+    const lifetime = typeof body?.expires_in === 'number' ? body.expires_in : 60; // the spec's default
+    this.tokens.set(scope, { token, expires: Date.now() + Math.max(0, lifetime - TOKEN_MARGIN_S) * 1000 });
+    return true;
+  }
+
+  /**
+   * One fetch. The timeout covers the time to the response headers only; the body
+   * has its own idle timer (the caller's), as a large blob may take long but
+   * must never stall.
+   */
+  private async send(method: string, url: string, headers: Record<string, string>): Promise<UpstreamResponse> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new Error('timeout')), this.timeoutMs);
+    try {
+      const res = await fetch(url, { method, headers, signal: controller.signal, redirect: 'follow' });
+      return { status: res.status, headers: res.headers, body: res.body, abort: (r) => controller.abort(r), timeoutMs: this.timeoutMs };
+    } catch (err) {
+      const reason = controller.signal.aborted ? `no answer within ${this.timeoutMs} ms` : describe(err);
+      throw new RegistryError('UNAVAILABLE', `upstream ${this.options.prefix} unreachable: ${reason}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** What a non-success upstream status becomes for the client. */
+export function upstreamStatusError(prefix: string, status: number, headers: Headers, unknown: 'BLOB_UNKNOWN' | 'MANIFEST_UNKNOWN'): RegistryError {
+  if (status === 404) return new RegistryError(unknown, `not found upstream (${prefix})`);
+  if (status === 429) {
+    const retry = headers.get('retry-after');
+    return new RegistryError('TOOMANYREQUESTS', `upstream ${prefix} is rate-limiting`, retry && /^\d{1,6}$/.test(retry) ? { 'Retry-After': retry } : {});
+  }
+  return new RegistryError('UNAVAILABLE', `upstream ${prefix} answered ${status}`);
+}
+
+/** `Bearer realm="…",service="…",scope="…"` → its parameters. */
+function challengeParams(challenge: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of challenge.matchAll(/([A-Za-z]+)="([^"]*)"/g)) out[(m[1] as string).toLowerCase()] = m[2] as string;
+  return out;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/** The reason of a failed fetch (TLS, refused connection, DNS), without the URL's credentials. */
+function describe(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : 'failed');
+}

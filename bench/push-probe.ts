@@ -28,7 +28,12 @@ try {
       settleDisk();
       res[r.name]!.mono.push(await w.monolithicPush(r.url, f, `probe/m${round}`));
       await rm(f.path);
-      if (process.env.PROBE_CHUNKED !== '0') {
+      if (process.env.PROBE_CONCURRENT === '1') {
+        const files = await w.makeFiles(base, 32, 32 * MiB);
+        settleDisk();
+        res[r.name]!.chunked.push(await w.concurrentPushes(r.url, files));
+        for (const f of files) await rm(f.path);
+      } else if (process.env.PROBE_CHUNKED !== '0') {
         const g = await makeRandomFile(join(base, 'c.bin'), SIZE);
         settleDisk();
         res[r.name]!.chunked.push(await w.chunkedPush(r.url, g, 8 * MiB));
@@ -37,6 +42,7 @@ try {
       process.stderr.write(`${r.name}: ${JSON.stringify(res[r.name])}\n`);
     }
   }
+  for (const r of regs) for (const l of (r.output?.().text ?? '').split('\n')) if (l.includes('uploads staged')) console.log(r.name, l);
   for (const [n, v] of Object.entries(res)) console.log(n.padEnd(30), 'mono', v.mono.map((x) => x.toFixed(0)).join('/'), 'chunked', v.chunked.map((x) => x.toFixed(0)).join('/'));
 } finally {
   for (const r of regs) await r.stop().catch(() => undefined);

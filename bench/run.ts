@@ -162,8 +162,8 @@ async function main(): Promise<void> {
     tags.note = 'distribution 2.8.2 ignores n and returns every tag';
 
     const peaks = await both('peak RSS after the workloads above', 'MB', regs, async (r) => (await peakRss(r.pid)) / 1e6);
-    const switches = (bollard.output?.().text.match(/uploads staged (with direct writes again|through the page cache)/g) ?? []).length;
-    rows.push({ workload: 'bollard write-path switches during the run (direct ⇄ page cache)', unit: 'count', bollard: switches, distribution: null });
+    const switches = (bollard.output?.().text.split('\n') ?? []).filter((l) => l.includes('uploads staged'));
+    rows.push({ workload: 'bollard write-path switches during the run (direct ⇄ page cache)', unit: 'count', bollard: switches.length, distribution: null, note: switches.map((l) => l.replace(/^.*"time":"[^"]*T([^".]*)[^"]*",/, '$1 ')).join(' ') });
 
     for (const r of regs) await r.stop();
     started.length = 0;

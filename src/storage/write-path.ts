@@ -14,10 +14,12 @@
 // of at least MIN_SAMPLE bytes reports how long its writes were in flight: that
 // gives the disk's direct rate, and the share of the append's time the writes
 // were busy. When the writes are busy most of the time (the disk is what limits
-// the upload) and a probe of page-cache writes plus fdatasync measures clearly
-// faster, uploads switch to page-cache writes. While on page-cache writes, a probe
-// of direct writes runs every REPROBE_MS while uploads arrive; uploads switch back
-// when direct writes measure twice the rate uploads are arriving at.
+// the upload) and a probe of page-cache writes plus fdatasync measures twice as
+// fast, uploads switch to page-cache writes. While on page-cache writes, a probe of
+// both ways runs every REPROBE_MS while uploads arrive; uploads switch back when
+// page-cache writes no longer measure 1.5× faster. A first rule compared direct
+// writes with the rate uploads arrived at, but 32 concurrent uploads each arrive
+// slowly, and it switched back at once (bench/RESULTS.md).
 import { open, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openDirect, type AlignedBuffers } from './direct-io.ts';
@@ -29,7 +31,11 @@ const MIN_SAMPLE = 4 * 1024 * 1024;
 const PROBE_BYTES = 16 * 1024 * 1024;
 const REPROBE_MS = 20_000;
 /** Direct writes busy for more than this share of an append: the disk is what limits it. */
-const BUSY = 0.6;
+const BUSY = 0.8;
+/** Leave direct writes when page-cache writes measure this many times faster... */
+const LEAVE = 2;
+/** ...and come back when they no longer measure this many times faster (the gap stops flapping). */
+const RETURN = 1.5;
 /** Weight of the newest sample in the moving averages. */
 const ALPHA = 0.3;
 
@@ -96,9 +102,9 @@ export class WritePath {
   }
 
   private decide(): void {
-    const { mode, directRate, bufferedRate, arrivalRate, directBusy } = this.s;
-    if (mode === 'direct' && directBusy >= BUSY && bufferedRate > 1.25 * directRate) this.switchTo('buffered');
-    else if (mode === 'buffered' && directRate >= 2 * arrivalRate) this.switchTo('direct');
+    const { mode, directRate, bufferedRate, directBusy } = this.s;
+    if (mode === 'direct' && directBusy >= BUSY && bufferedRate > LEAVE * directRate) this.switchTo('buffered');
+    else if (mode === 'buffered' && bufferedRate < RETURN * directRate) this.switchTo('direct');
   }
 
   private switchTo(mode: WriteMode): void {

@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { closeClient } from './lib/client.ts';
+import { peakRss } from './lib/rss.ts';
 import { makeRandomFile, settleDisk } from './lib/files.ts';
 import { benchBaseDir, startBollard, startDistribution, type Registry } from './lib/servers.ts';
 import * as w from './lib/workloads.ts';
@@ -33,6 +34,8 @@ try {
         settleDisk();
         res[r.name]!.chunked.push(await w.concurrentPushes(r.url, files));
         for (const f of files) await rm(f.path);
+        process.stderr.write(`RSS ${r.name} ${(await peakRss(r.pid)) / 1e6}\n`);
+        console.log(`peak RSS ${r.name} after round ${round + 1}: ${((await peakRss(r.pid)) / 1e6).toFixed(0)} MB`);
       } else if (process.env.PROBE_CHUNKED !== '0') {
         const g = await makeRandomFile(join(base, 'c.bin'), SIZE);
         settleDisk();

@@ -26,9 +26,9 @@ import { objectPath, quarantinePath } from './keys.ts';
 import { seconds, WritePath, type WritePathStatus } from './write-path.ts';
 
 const READ_CHUNK = 1024 * 1024;
-/** Direct-write buffers: 2 MiB each, 32 shared by all uploads (one slab, resident only as used). */
+/** Direct-write buffers: 2 MiB each, 8 shared by all uploads (one slab, resident only as used); more uploads wait for one. */
 const DIRECT_BUFFER = 2 * 1024 * 1024;
-const DIRECT_BUFFERS = 32;
+const DIRECT_BUFFERS = 8;
 
 export interface FsStoreOptions {
   /**
@@ -39,7 +39,7 @@ export interface FsStoreOptions {
   directIo?: boolean;
   /** Told when uploads switch between direct and page-cache writes, with the rates measured. */
   onWritePathSwitch?: (status: Readonly<WritePathStatus>) => void;
-  /** How many direct-write buffers all uploads share (default 32). */
+  /** How many direct-write buffers all uploads share (default 8). */
   directBuffers?: number;
 }
 

@@ -9,7 +9,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { closeClient } from './lib/client.ts';
-import { directWriteRate, dropPageCache, fsyncedWriteRate, makeRandomFile, settleDisk } from './lib/files.ts';
+import { directWriteRate, dropPageCache, fsyncedWriteRate, makeRandomFile, settleDisk, writeBehindRate } from './lib/files.ts';
 import { peakRss } from './lib/rss.ts';
 import { seedBollardTags, seedDistributionTags } from './lib/seed.ts';
 import { measureScaling } from './lib/scale.ts';
@@ -117,12 +117,20 @@ async function main(): Promise<void> {
   const started: Registry[] = [];
   try {
     log(`data in ${base}`);
-    const diskRate = (await fsyncedWriteRate(join(base, 'disk-probe'), SIZE)) / 1e6;
+    // The disk's own durable write rates, each way Bollard can write; the best is what the push is held to.
+    settleDisk();
+    const fsynced = (await fsyncedWriteRate(join(base, 'disk-probe'), SIZE)) / 1e6;
     await rm(join(base, 'disk-probe'));
-    rows.push({ workload: 'disk: fsynced sequential write', unit: 'MB/s', bollard: diskRate, distribution: null, note: 'the disk itself, through the page cache' });
+    rows.push({ workload: 'disk: 8 MiB writes through the page cache, then fsync', unit: 'MB/s', bollard: fsynced, distribution: null, note: 'dd conv=fdatasync' });
+    settleDisk();
+    const behind = (await writeBehindRate(join(base, 'disk-probe'), SIZE)) / 1e6;
+    await rm(join(base, 'disk-probe'));
+    rows.push({ workload: 'disk: 1 MiB writes through the page cache, fdatasync every 16 MiB and at the end', unit: 'MB/s', bollard: behind, distribution: null, note: "Bollard's page-cache path" });
+    settleDisk();
     const direct = await directWriteRate(base, join(base, 'disk-probe'), SIZE);
     await rm(join(base, 'disk-probe'), { force: true });
-    if (direct !== null) rows.push({ workload: 'disk: O_DIRECT write, then fsync', unit: 'MB/s', bollard: direct / 1e6, distribution: null, note: 'the disk itself, no page cache' });
+    if (direct !== null) rows.push({ workload: 'disk: 2 MiB O_DIRECT writes, then fsync', unit: 'MB/s', bollard: direct / 1e6, distribution: null, note: "Bollard's direct path" });
+    const diskRate = Math.max(fsynced, behind, (direct ?? 0) / 1e6);
     const bollard = await startBollard(base);
     started.push(bollard);
     const distribution = await startDistribution(base);
@@ -130,8 +138,10 @@ async function main(): Promise<void> {
     const regs = [bollard, distribution];
     const { mono, chunked, cold, warm } = await transfers(base, regs);
     const files = await w.makeFiles(base, 32, 32 * MiB);
-    await both('32 concurrent pushes of 32 MiB', 'MB/s', regs, (r) => w.concurrentPushes(r.url, files));
+    const concurrent = await both('32 concurrent pushes of 32 MiB', 'MB/s', regs, (r) => w.concurrentPushes(r.url, files));
     for (const f of files) await rm(f.path);
+    const concurrentRss = (await peakRss(bollard.pid)) / 1e6;
+    rows.push({ workload: 'bollard peak RSS so far (transfers and 32 concurrent pushes)', unit: 'MB', bollard: concurrentRss, distribution: null });
 
     const images = new Map<string, { layerDigest: string; manifest: Buffer }>();
     for (const r of regs) images.set(r.name, await w.pushImage(r.url, 'bench/small', 'latest'));
@@ -144,7 +154,7 @@ async function main(): Promise<void> {
     );
 
     const FILL = Math.min(TAGS, 5000);
-    await both(`tag ${FILL} pushes through the API (16 conns)`, 'tags/s', regs, async (r) => FILL / (await w.fillTags(r.url, 'bench/small', images.get(r.name)?.manifest as Buffer, FILL)));
+    const tagPushes = await both(`tag ${FILL} pushes through the API (16 conns)`, 'tags/s', regs, async (r) => FILL / (await w.fillTags(r.url, 'bench/small', images.get(r.name)?.manifest as Buffer, FILL)));
     log(`seeding ${TAGS} tags in each registry's own storage`);
     await seedBollardTags(bollard.databaseUrl as string, 'bench/small', images.get('bollard')?.manifest as Buffer, TAGS);
     await seedDistributionTags(distribution.dataDir, 'bench/small', images.get('distribution')?.manifest as Buffer, TAGS);
@@ -152,6 +162,8 @@ async function main(): Promise<void> {
     tags.note = 'distribution 2.8.2 ignores n and returns every tag';
 
     const peaks = await both('peak RSS after the workloads above', 'MB', regs, async (r) => (await peakRss(r.pid)) / 1e6);
+    const switches = (bollard.output?.().text.split('\n') ?? []).filter((l) => l.includes('uploads staged'));
+    rows.push({ workload: 'bollard write-path switches during the run (direct ⇄ page cache)', unit: 'count', bollard: switches.length, distribution: null, note: switches.map((l) => l.replace(/^.*"time":"[^"]*T([^".]*)[^"]*",/, '$1 ')).join(' ') });
 
     for (const r of regs) await r.stop();
     started.length = 0;
@@ -161,7 +173,7 @@ async function main(): Promise<void> {
     rows.push({ workload: 'manifest GET by tag, 1 → 2 processes (16 conns total)', unit: 'req/s', bollard: scale.getTwo, distribution: null, note: `1 process: ${scale.getOne.toFixed(0)}, ×${(scale.getTwo / scale.getOne).toFixed(2)}` });
     rows.push({ workload: '16 concurrent pushes of 16 MiB, 1 → 2 processes', unit: 'MB/s', bollard: scale.pushTwo, distribution: null, note: `1 process: ${scale.pushOne.toFixed(0)}, ×${(scale.pushTwo / scale.pushOne).toFixed(2)}` });
 
-    report({ diskRate, mono: mono, chunked, cold, warm, mget, tags, peaks, rss });
+    report({ diskRate, mono: mono, chunked, cold, warm, mget, tags, peaks, rss, concurrent, concurrentRss, tagPushes });
   } catch (err) {
     // what the servers said last, above all when one of them died
     for (const r of started) {
@@ -207,6 +219,9 @@ interface Summary {
   tags: Row;
   peaks: Row;
   rss: { small: number; big: number };
+  concurrent: Row;
+  concurrentRss: number;
+  tagPushes: Row;
 }
 
 function report(s: Summary): void {
@@ -221,10 +236,13 @@ function report(s: Summary): void {
   const ratio = (r: Row) => (r.distribution ? r.bollard / r.distribution : 0);
   const targets = [
     ['monolithic push ≥ 1.5× distribution', ratio(s.mono) >= 1.5, `${ratio(s.mono).toFixed(2)}×`],
-    ['monolithic push ≥ 80 % of the fsynced disk rate', s.mono.bollard >= 0.8 * s.diskRate, `${((100 * s.mono.bollard) / s.diskRate).toFixed(0)} %`],
-    ['chunked push ≥ 0.8× Bollard monolithic', s.chunked.bollard >= 0.8 * s.mono.bollard, `${(s.chunked.bollard / s.mono.bollard).toFixed(2)}×`],
-    ...(s.cold ? ([['pull from the disk ≥ 1× distribution', ratio(s.cold) >= 1, `${ratio(s.cold).toFixed(2)}×`]] as const) : []),
-    ['pull from the page cache ≥ 1× distribution', ratio(s.warm) >= 1, `${ratio(s.warm).toFixed(2)}×`],
+    ['monolithic push ≥ 0.8× the best durable write rate of the disk', s.mono.bollard >= 0.8 * s.diskRate, `${(s.mono.bollard / s.diskRate).toFixed(2)}× (${s.diskRate.toFixed(0)} MB/s)`],
+    ['chunked push ≥ 0.9× Bollard monolithic', s.chunked.bollard >= 0.9 * s.mono.bollard, `${(s.chunked.bollard / s.mono.bollard).toFixed(2)}×`],
+    ['32 concurrent pushes ≥ 1.5× distribution', ratio(s.concurrent) >= 1.5, `${ratio(s.concurrent).toFixed(2)}×`],
+    ['peak RSS through 32 concurrent pushes ≤ 200 MB', s.concurrentRss <= 200, `${s.concurrentRss.toFixed(0)} MB`],
+    ...(s.cold ? ([['pull from the disk ≥ 1.2× distribution', ratio(s.cold) >= 1.2, `${ratio(s.cold).toFixed(2)}×`]] as const) : []),
+    ['pull from the page cache ≥ 1.2× distribution', ratio(s.warm) >= 1.2, `${ratio(s.warm).toFixed(2)}×`],
+    ['tag pushes ≥ 1.5× distribution', ratio(s.tagPushes) >= 1.5, `${ratio(s.tagPushes).toFixed(2)}×`],
     ['manifest GET by tag ≥ 4× distribution', ratio(s.mget) >= 4, `${ratio(s.mget).toFixed(2)}×`],
     ['tags/list page ≤ 20 ms p50', s.tags.bollard <= 20, `${s.tags.bollard.toFixed(1)} ms`],
     [`peak RSS pushing ${RSS_BIG / MiB} MiB ≤ 1.3× pushing 64 MiB`, s.rss.big <= 1.3 * s.rss.small, `${(s.rss.big / s.rss.small).toFixed(2)}×`],

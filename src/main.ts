@@ -56,7 +56,11 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
     const applied = opened.applied;
     if (applied.length > 0) log.info('migrations applied', { applied });
     const metrics = createMetrics(pool);
-    const store = instrumentStore(await createBlobStore(blobStoreConfig(config)), storageObserver(metrics));
+    const store = instrumentStore(await createBlobStore(blobStoreConfig(config), (s) =>
+        log.warn(s.mode === 'direct' ? 'uploads staged with direct writes again' : 'uploads staged through the page cache: direct writes are not keeping up', {
+          directMBps: Math.round(s.directRate / 1e6), bufferedMBps: Math.round(s.bufferedRate / 1e6), arrivalMBps: Math.round(s.arrivalRate / 1e6), directBusy: Number(s.directBusy.toFixed(2)),
+        }),
+      ), storageObserver(metrics));
     const manifestCache = new ManifestCache();
     const openPoolRef = pool;
     const keptLeases = new KeptLeases(pool);

@@ -109,9 +109,10 @@ const MIN_WRITE = 256 * 1024;
  * one is free at once, so uploads never wait on each other while holding one.
  * With one buffer it fills the buffer and writes it, without overlap.
  *
- * The chunks of a body marked with ownChunks() are freed once copied.
+ * The chunks of a body marked with ownChunks() are freed once copied. `stats.busy`
+ * gains the seconds writes were in flight (write-path.ts measures the disk by it).
  */
-export async function writeDirect(fh: FileHandle, body: Readable, position: number, buffers: AlignedBuffers): Promise<number> {
+export async function writeDirect(fh: FileHandle, body: Readable, position: number, buffers: AlignedBuffers, stats?: { busy: number }): Promise<number> {
   let fill = await buffers.acquire();
   let spare = buffers.tryAcquire();
   let writing: Promise<void> | null = null;
@@ -181,9 +182,15 @@ export async function writeDirect(fh: FileHandle, body: Readable, position: numb
     buffers.release(fill);
     if (spare) buffers.release(spare);
   }
+
+  async function writeAll(fh: FileHandle, buf: Buffer, length: number, position: number): Promise<void> {
+    const t0 = process.hrtime.bigint();
+    await writeAllOf(fh, buf, length, position);
+    if (stats) stats.busy += Number(process.hrtime.bigint() - t0) / 1e9;
+  }
 }
 
-async function writeAll(fh: FileHandle, buf: Buffer, length: number, position: number): Promise<void> {
+async function writeAllOf(fh: FileHandle, buf: Buffer, length: number, position: number): Promise<void> {
   for (let done = 0; done < length; ) {
     const { bytesWritten } = await fh.write(buf, done, length - done, position + done);
     if (bytesWritten === 0) throw new Error('direct write made no progress');

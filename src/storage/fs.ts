@@ -1,6 +1,7 @@
 // Filesystem driver. Paths under the root follow the key layout of keys.ts.
 // An object is first staged under uploads/ (with direct writes where the
-// filesystem allows them, see direct-io.ts), fsynced, then renamed into blobs/ and
+// filesystem allows them and the disk keeps up with them, else through the page
+// cache with write-behind: write-path.ts chooses), fsynced, then renamed into blobs/ and
 // the directory fsynced, so a crash leaves either the whole object or none.
 // A full disk (ENOSPC, or EDQUOT for a quota) is StorageError 'full', wherever it
 // strikes: creating the staging, writing it, syncing it, or making its directory
@@ -22,16 +23,23 @@ import {
 import { writeBuffered } from './buffered-io.ts';
 import { AlignedBuffers, openDirect, writeDirect } from './direct-io.ts';
 import { objectPath, quarantinePath } from './keys.ts';
+import { seconds, WritePath, type WritePathStatus } from './write-path.ts';
 
 const READ_CHUNK = 1024 * 1024;
-/** Direct-write buffers: 2 MiB each, 32 shared by all uploads (one slab, resident only as used). */
+/** Direct-write buffers: 2 MiB each, 8 shared by all uploads (one slab, resident only as used); more uploads wait for one. */
 const DIRECT_BUFFER = 2 * 1024 * 1024;
-const DIRECT_BUFFERS = 32;
+const DIRECT_BUFFERS = 8;
 
 export interface FsStoreOptions {
-  /** Stage uploads with O_DIRECT writes where the filesystem allows it (default true). */
+  /**
+   * Stage uploads with O_DIRECT writes where the filesystem allows it and the disk
+   * keeps up with them, measured at start-up and as uploads run (default true);
+   * false: always through the page cache.
+   */
   directIo?: boolean;
-  /** How many direct-write buffers all uploads share (default 32). */
+  /** Told when uploads switch between direct and page-cache writes, with the rates measured. */
+  onWritePathSwitch?: (status: Readonly<WritePathStatus>) => void;
+  /** How many direct-write buffers all uploads share (default 8). */
   directBuffers?: number;
 }
 
@@ -42,6 +50,7 @@ export class FsBlobStore implements BlobStore {
   /** undefined: not probed yet (the disk was full when init tried). */
   private direct: AlignedBuffers | null | undefined = null;
   private probing: Promise<AlignedBuffers | null> | null = null;
+  private writePath: WritePath | null = null;
 
   constructor(root: string, options: FsStoreOptions = {}) {
     this.root = root;
@@ -61,7 +70,14 @@ export class FsBlobStore implements BlobStore {
    */
   private probeDirect(): Promise<AlignedBuffers | null> {
     this.probing ??= AlignedBuffers.create(join(this.root, 'uploads'), DIRECT_BUFFER, this.options.directBuffers ?? DIRECT_BUFFERS).then(
-      (buffers) => (this.direct = buffers),
+      async (buffers) => {
+        if (buffers) {
+          const path = new WritePath(join(this.root, 'uploads'), buffers, this.options.onWritePathSwitch);
+          await path.start();
+          this.writePath = path;
+        }
+        return (this.direct = buffers);
+      },
       (err: unknown) => {
         if (ioError(err).kind !== 'full') throw err;
         this.direct = undefined;
@@ -73,9 +89,14 @@ export class FsBlobStore implements BlobStore {
     return this.probing;
   }
 
-  /** Whether uploads are staged with direct writes (asked for, and the filesystem allows it). */
+  /** Whether uploads may be staged with direct writes (asked for, and the filesystem allows it). */
   get directIo(): boolean {
     return !!this.direct;
+  }
+
+  /** How uploads are staged now, and the disk rates the choice rests on; null: never direct. */
+  get writePathStatus(): Readonly<WritePathStatus> | null {
+    return this.direct ? (this.writePath?.status ?? null) : null;
   }
 
   private objectPath(key: BlobKey): string {
@@ -121,7 +142,8 @@ export class FsBlobStore implements BlobStore {
 
   async appendUpload(state: UploadState, body: Readable): Promise<UploadState> {
     const path = this.stagingPath(state.uploadId);
-    const direct = this.direct === undefined ? await this.probeDirect().catch(failure) : this.direct;
+    const buffers = this.direct === undefined ? await this.probeDirect().catch(failure) : this.direct;
+    const direct = buffers && (!this.writePath || this.writePath.mode() === 'direct') ? buffers : null;
     const fh = await (direct ? openDirect(path) : open(path, 'r+')).catch((err: unknown) => {
       throw isNotFound(err) ? new StorageError('not_found', `upload ${state.uploadId} has no staged bytes`) : ioError(err);
     });
@@ -132,7 +154,15 @@ export class FsBlobStore implements BlobStore {
       // No sync per append: completeUpload syncs before the object becomes
       // visible, and staged bytes lost in a crash can only fail the final digest
       // check (the upload is refused), never make a bad blob.
-      written = direct ? await writeDirect(fh, body, state.size, direct) : await writeBuffered(fh, path, body, state.size);
+      const t0 = process.hrtime.bigint();
+      if (direct) {
+        const stats = { busy: 0 };
+        written = await writeDirect(fh, body, state.size, direct, stats);
+        this.writePath?.reportDirect(written, stats.busy, seconds(t0));
+      } else {
+        written = await writeBuffered(fh, path, body, state.size);
+        this.writePath?.reportBuffered(written, seconds(t0));
+      }
     } catch (err) {
       const e = ioError(err);
       // Out of space: free what this attempt wrote past the offset now, not when the session ends.

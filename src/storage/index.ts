@@ -5,12 +5,16 @@ import { ConfigError } from '../shared/config-error.ts';
 import type { StorageConfig } from './options.ts';
 import type { BlobStore } from './blob-store.ts';
 import { FsBlobStore } from './fs.ts';
+import type { WritePathStatus } from './write-path.ts';
 
 export type { S3StorageConfig } from './s3/factory.ts';
 
-export async function createBlobStore(config: { dataDir: string; storage: StorageConfig }): Promise<BlobStore> {
+export async function createBlobStore(
+  config: { dataDir: string; storage: StorageConfig },
+  onWritePathSwitch?: (status: Readonly<WritePathStatus>) => void,
+): Promise<BlobStore> {
   if (config.storage.kind === 'fs') {
-    const store = new FsBlobStore(join(config.dataDir, 'storage'), { directIo: config.storage.directIo });
+    const store = new FsBlobStore(join(config.dataDir, 'storage'), { directIo: config.storage.directIo, onWritePathSwitch });
     await store.init();
     return store;
   }

@@ -74,7 +74,13 @@ export class WritePath {
    * themselves correct the choice).
    */
   async start(): Promise<void> {
-    await this.probe();
+    try {
+      await this.probe();
+    } catch {
+      // a full or failing disk must not keep the registry (or scrub, gc) from starting: reads still
+      // work, and writes answer 507 where they fail; direct writes stay, and uploads measure the disk
+      return;
+    }
     if (this.s.bufferedRate > 4 * this.s.directRate) this.switchTo('buffered');
   }
 

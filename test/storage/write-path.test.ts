@@ -34,9 +34,10 @@ test('direct writes that limit the upload give way to page-cache writes; a disk 
   for (let i = 0; i < 5; i++) path.reportDirect(64 * MiB, 0.1, 0.3);
   expect(path.mode()).toBe('direct');
 
-  // busy all the time at a rate far below the page-cache probe's: switch
+  // busy all the time at a rate far below the page-cache probe's: switch, once the moving averages
+  // have left the start-up probe's direct rate behind (it may have been far above the page cache's)
   const slow = bufferedRate / 10;
-  for (let i = 0; i < 5 && path.mode() === 'direct'; i++) path.reportDirect(64 * MiB, (64 * MiB) / slow, (64 * MiB) / slow);
+  for (let i = 0; i < 40 && path.mode() === 'direct'; i++) path.reportDirect(64 * MiB, (64 * MiB) / slow, (64 * MiB) / slow);
   expect(path.mode()).toBe('buffered');
   expect(switches).toHaveLength(1);
   expect(switches[0]?.directBusy).toBeGreaterThanOrEqual(0.6);

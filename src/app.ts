@@ -55,7 +55,7 @@ export function createApp(deps: AppDeps): Express {
     hashers: new HasherCache({ threads: deps.options.hashThreads ?? defaultHashThreads() }),
     manifests: deps.manifestCache ?? new ManifestCache(),
     leases: deps.keptLeases ?? new KeptLeases(deps.pool),
-    proxy: deps.options.proxy && deps.options.proxy.upstreams.length > 0 ? new Proxy(deps.options.proxy, (msg, fields) => deps.log.warn(msg, fields), proxyObserver(metrics)) : null,
+    proxy: deps.options.proxy && (deps.options.proxy.upstreams.length > 0 || deps.options.proxy.mirror) ? new Proxy(deps.options.proxy, (msg, fields) => deps.log.warn(msg, fields), proxyObserver(metrics)) : null,
   };
   preloadUi(); // a broken web UI source fails here, at start, not at its first visit
   const app = express();

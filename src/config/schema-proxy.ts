@@ -12,7 +12,8 @@ const PREFIX = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`);
 
 /** What an upstream and the mirror both take; tagTtl and timeout default to the section's own. */
 const UPSTREAM_FIELDS = {
-  url: z.url({ protocol: /^https?$/ }),
+  // fetch refuses a URL with credentials; say so at start, without echoing them
+  url: z.url({ protocol: /^https?$/ }).refine((u) => !/^[a-z]+:\/\/[^/]*@/i.test(u), 'credentials go in username and password(File), not in the URL'),
   username: z.string().min(1).optional(),
   password: z.string().min(1).optional(),
   /** Read once at start; what it holds, trimmed, is the password. */

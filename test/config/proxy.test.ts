@@ -70,9 +70,12 @@ test('per upstream: tagTtl and timeout in the units the proxy counts in, names a
   });
 });
 
-test('refused at start: a bad glob in names, an empty list, a bad mirror URL, an unknown key of the mirror', () => {
+test('refused at start: a bad glob in names, an empty list, a bad mirror URL, an unknown key of the mirror, credentials in a URL', () => {
   expect(refusal(() => fromFile({ upstreams: [{ prefix: 'a', url: 'http://x', names: ['Team/*'] }] }))).toMatch(/repository glob/);
   expect(refusal(() => fromFile({ upstreams: [{ prefix: 'a', url: 'http://x', names: [] }] }))).toMatch(/proxy\.upstreams/);
   expect(refusal(() => loadConfig({ BOLLARD_PROXY_MIRROR: 'ftp://x' }))).toMatch(/proxy\.mirror\.url/);
   expect(refusal(() => fromFile({ mirror: { url: 'http://x', prefix: 'm' } }))).toMatch(/proxy\.mirror/);
+  const inUrl = refusal(() => loadConfig({ BOLLARD_PROXY_MIRROR: 'https://u:url-secret@mirror.example' }));
+  expect(inUrl).toMatch(/not in the URL/);
+  expect(inUrl).not.toContain('url-secret');
 });

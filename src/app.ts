@@ -16,6 +16,7 @@ import type { RegistryContext, RegistryOptions } from './registry/context.ts';
 import { HasherCache } from './registry/push/hasher-cache.ts';
 import { KeptLeases } from './registry/push/kept-leases.ts';
 import { ManifestCache } from './registry/content/manifest-cache.ts';
+import type { ProxyOptions } from './registry/proxy/options.ts';
 import { Proxy } from './registry/proxy/proxy.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import type { BlobStore } from './storage/blob-store.ts';
@@ -55,7 +56,7 @@ export function createApp(deps: AppDeps): Express {
     hashers: new HasherCache({ threads: deps.options.hashThreads ?? defaultHashThreads() }),
     manifests: deps.manifestCache ?? new ManifestCache(),
     leases: deps.keptLeases ?? new KeptLeases(deps.pool),
-    proxy: deps.options.proxy && deps.options.proxy.upstreams.length > 0 ? new Proxy(deps.options.proxy, (msg, fields) => deps.log.warn(msg, fields), proxyObserver(metrics)) : null,
+    proxy: proxies(deps.options.proxy) ? new Proxy(deps.options.proxy, (msg, fields) => deps.log.warn(msg, fields), proxyObserver(metrics)) : null,
   };
   preloadUi(); // a broken web UI source fails here, at start, not at its first visit
   const app = express();
@@ -73,4 +74,9 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use(inRequestContext(errorHandler(deps.log)));
   return app;
+}
+
+/** Whether any name is proxied: an upstream or a mirror is configured. */
+function proxies(options: ProxyOptions | undefined): options is ProxyOptions {
+  return !!options && (options.upstreams.length > 0 || options.mirror !== undefined);
 }

@@ -92,8 +92,16 @@ export function webhookConfig(c: Config): WebhookConfig {
 
 export function registryOptions(c: Config): RegistryOptions {
   const upstreams = c.proxy.upstreams ?? [];
-  if (upstreams.length === 0) return { ...c.registry };
-  return { ...c.registry, proxy: { upstreams, tagTtlSeconds: c.proxy.tagTtl, timeoutMs: c.proxy.timeout * 1000 } };
+  const mirror = c.proxy.mirror;
+  if (upstreams.length === 0 && !mirror) return { ...c.registry };
+  const proxy = { upstreams: upstreams.map(upstreamOptions), tagTtlSeconds: c.proxy.tagTtl, timeoutMs: c.proxy.timeout * 1000 };
+  return { ...c.registry, proxy: mirror ? { ...proxy, mirror: upstreamOptions(mirror) } : proxy };
+}
+
+/** An upstream's own tagTtl and timeout in the units the proxy counts in; what is unset stays unset (the section's applies). */
+function upstreamOptions<T extends { tagTtl?: number; timeout?: number }>(u: T): Omit<T, 'tagTtl' | 'timeout'> & { tagTtlSeconds?: number; timeoutMs?: number } {
+  const { tagTtl, timeout, ...rest } = u;
+  return { ...rest, ...(tagTtl !== undefined ? { tagTtlSeconds: tagTtl } : {}), ...(timeout !== undefined ? { timeoutMs: timeout * 1000 } : {}) };
 }
 
 export function httpLimits(c: Config): HttpLimits & { headersTimeoutMs: number } {

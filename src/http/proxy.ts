@@ -57,8 +57,8 @@ export function noteCachedBlob(ctx: RegistryContext, name: RepoName): void {
   if (prefix !== undefined) ctx.proxy?.observer.pulled(prefix, 'blob', 'hit');
 }
 
-/** A write into a proxied repository is refused: its content is the upstream's. */
+/** A write into a proxied repository is refused (its content is the upstream's) unless its upstream allows pushes. */
 export function refuseProxiedWrite(ctx: RegistryContext, name: RepoName): void {
-  const route = ctx.proxy?.route(name);
-  if (route) throw new RegistryError('DENIED', `${name} is a pull-through cache of ${route.upstream.url}; it takes no pushes or deletes`);
+  const claim = ctx.proxy?.claim(name);
+  if (claim && !claim.upstream.pushes) throw new RegistryError('DENIED', `${name} is a pull-through cache of ${claim.upstream.url}; it takes no pushes or deletes`);
 }

@@ -90,3 +90,22 @@ test('serve stops before starting anything on a bad configuration, naming the ke
   expect(typo.code).toBe(2);
   expect(typo.stderr).toContain("unknown option '--confg'");
 });
+
+test('config check shows no upstream or mirror credential, inline or read from a passwordFile', async () => {
+  writeFileSync(join(dir, 'upstream-pw'), 'file-pass-321\n');
+  const path = join(dir, 'proxy.yaml');
+  writeFileSync(path, [
+    'proxy:',
+    '  upstreams:',
+    '    - {prefix: hub, url: "https://registry-1.docker.io", username: puller, password: inline-pass-654}',
+    `    - {prefix: q, url: "https://quay.io", username: robot, passwordFile: "${join(dir, 'upstream-pw')}"}`,
+    `  mirror: {url: "http://127.0.0.1:5000", username: m, passwordFile: "${join(dir, 'upstream-pw')}", pushes: true}`,
+  ].join('\n'));
+  for (const format of [[], ['--json']]) {
+    const r = await bollard(['config', 'check', '--config', path, ...format]);
+    expect(r.code, r.stderr).toBe(0);
+    for (const secret of ['inline-pass-654', 'file-pass-321']) expect(r.stdout).not.toContain(secret);
+  }
+  const c = parse((await bollard(['config', 'check', '--config', path])).stdout);
+  expect(c.proxy).toMatchObject({ upstreams: '[redacted]', mirror: '[redacted]', tagTtl: 300 });
+});

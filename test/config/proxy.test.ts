@@ -50,3 +50,32 @@ test('a bad value is refused without echoing it: a password in the list stays ou
   expect(message).not.toBe('loaded');
   expect(message).not.toContain('hunter2-secret');
 });
+
+test('per upstream: tagTtl and timeout in the units the proxy counts in, names and pushes; the mirror from the file or the variable', () => {
+  writeFileSync(join(dir, 'mpw'), 'mirror-secret\n');
+  const c = fromFile({
+    timeout: 9,
+    upstreams: [{ prefix: 'hub', url: 'https://registry-1.docker.io', tagTtl: 0, timeout: 2, names: ['library/*', 'team/**'], pushes: true }],
+    mirror: { url: 'http://127.0.0.1:5000', username: 'm', passwordFile: join(dir, 'mpw'), tagTtl: 60, names: ['library/*'], pushes: 'yes' },
+  });
+  expect(registryOptions(c).proxy).toEqual({
+    upstreams: [{ prefix: 'hub', url: 'https://registry-1.docker.io', tagTtlSeconds: 0, timeoutMs: 2000, names: ['library/*', 'team/**'], pushes: true }],
+    mirror: { url: 'http://127.0.0.1:5000', username: 'm', password: 'mirror-secret', tagTtlSeconds: 60, names: ['library/*'], pushes: true },
+    tagTtlSeconds: 300,
+    timeoutMs: 9000,
+  });
+  // a mirror alone turns the proxy on; its unset settings are the section's (left out here, filled in by the proxy)
+  expect(registryOptions(loadConfig({ BOLLARD_PROXY_MIRROR: 'https://mirror.example' })).proxy).toEqual({
+    upstreams: [], mirror: { url: 'https://mirror.example' }, tagTtlSeconds: 300, timeoutMs: 30_000,
+  });
+});
+
+test('refused at start: a bad glob in names, an empty list, a bad mirror URL, an unknown key of the mirror, credentials in a URL', () => {
+  expect(refusal(() => fromFile({ upstreams: [{ prefix: 'a', url: 'http://x', names: ['Team/*'] }] }))).toMatch(/repository glob/);
+  expect(refusal(() => fromFile({ upstreams: [{ prefix: 'a', url: 'http://x', names: [] }] }))).toMatch(/proxy\.upstreams/);
+  expect(refusal(() => loadConfig({ BOLLARD_PROXY_MIRROR: 'ftp://x' }))).toMatch(/proxy\.mirror\.url/);
+  expect(refusal(() => fromFile({ mirror: { url: 'http://x', prefix: 'm' } }))).toMatch(/proxy\.mirror/);
+  const inUrl = refusal(() => loadConfig({ BOLLARD_PROXY_MIRROR: 'https://u:url-secret@mirror.example' }));
+  expect(inUrl).toMatch(/not in the URL/);
+  expect(inUrl).not.toContain('url-secret');
+});

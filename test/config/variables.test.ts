@@ -82,6 +82,7 @@ const ROWS: [string, string, string, unknown, Record<string, string>?][] = [
   ['BOLLARD_WEBHOOK_CONCURRENCY', '2', 'webhooks.concurrency', 2],
   ['BOLLARD_WEBHOOK_METRICS_MS', '1000', 'webhooks.metricsMs', 1000],
   ['BOLLARD_PROXY', 'hub=https://registry-1.docker.io, q=http://127.0.0.1:5001', 'proxy.upstreams', [{ prefix: 'hub', url: 'https://registry-1.docker.io' }, { prefix: 'q', url: 'http://127.0.0.1:5001' }]],
+  ['BOLLARD_PROXY_MIRROR', 'http://127.0.0.1:5002', 'proxy.mirror', { url: 'http://127.0.0.1:5002' }],
   ['BOLLARD_PROXY_TAG_TTL', '0', 'proxy.tagTtl', 0],
   ['BOLLARD_PROXY_TIMEOUT', '5', 'proxy.timeout', 5],
 ];

@@ -108,7 +108,7 @@ test('an upstream that never answers: 503 UNAVAILABLE within the timeout', async
   expect(Date.now() - started).toBeLessThan(TIMEOUT_MS + 4000);
 });
 
-test('5xx is 503 UNAVAILABLE; 429 is 429 TOOMANYREQUESTS with the upstream Retry-After', async () => {
+test('5xx is 503 UNAVAILABLE; 429 is 429 TOOMANYREQUESTS with the upstream Retry-After, in seconds or as an HTTP date', async () => {
   handler = (_req, res) => res.writeHead(502).end('bad gateway');
   const five = await fetch(`${bollard.url}${blobPath(randomBlob(10))}`);
   expect(five.status).toBe(503);
@@ -118,6 +118,16 @@ test('5xx is 503 UNAVAILABLE; 429 is 429 TOOMANYREQUESTS with the upstream Retry
   expect(many.status).toBe(429);
   expect(many.headers.get('retry-after')).toBe('7');
   expect(await ociError(many)).toBe('TOOMANYREQUESTS');
+  // an HTTP date is passed on as the seconds left until it; one already past is 0
+  handler = (_req, res) => res.writeHead(429, { 'Retry-After': new Date(Date.now() + 120_000).toUTCString() }).end();
+  const dated = await fetch(`${bollard.url}/v2/up/img/manifests/latest`);
+  expect(dated.status).toBe(429);
+  expect(Number(dated.headers.get('retry-after'))).toBeGreaterThanOrEqual(115);
+  expect(Number(dated.headers.get('retry-after'))).toBeLessThanOrEqual(121);
+  handler = (_req, res) => res.writeHead(429, { 'Retry-After': 'Wed, 21 Oct 2015 07:28:00 GMT' }).end();
+  expect((await fetch(`${bollard.url}/v2/up/img/manifests/latest`)).headers.get('retry-after')).toBe('0');
+  handler = (_req, res) => res.writeHead(429, { 'Retry-After': 'soon' }).end();
+  expect((await fetch(`${bollard.url}/v2/up/img/manifests/latest`)).headers.get('retry-after')).toBeNull();
   await expectNothingStored();
 });
 

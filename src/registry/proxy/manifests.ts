@@ -13,11 +13,9 @@ import { RegistryError } from '../../errors/codes.ts';
 import type { Reference, RepoName } from '../../shared/names.ts';
 import type { RegistryContext } from '../context.ts';
 import { getManifest, putManifest, type StoredManifest } from '../content/manifests.ts';
-import { DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST } from '../content/media-types.ts';
 import type { Proxy } from './proxy.ts';
+import { ACCEPT, keepsCached } from './revalidate.ts';
 import { stallGuard, upstreamStatusError, type UpstreamClient, type UpstreamResponse } from './upstream.ts';
-
-const ACCEPT = [OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST].join(', ');
 
 export interface ProxiedManifest {
   manifest: StoredManifest;
@@ -49,7 +47,7 @@ async function resolve(ctx: RegistryContext, proxy: Proxy, client: UpstreamClien
   }
   if (cached && proxy.isFresh(name, ref.tag)) return { manifest: cached, result: 'hit' };
   try {
-    const same = cached !== null && (await upstreamDigest(client, remote, ref.tag)) === cached.digest;
+    const same = cached !== null && (await keepsCached(client, remote, ref.tag, cached.digest));
     const found: Found = same ? { manifest: cached, result: 'hit' } : { manifest: await fetchManifest(ctx, proxy, client, remote, name, ref), result: 'miss' };
     proxy.confirm(name, ref.tag);
     return found;
@@ -72,13 +70,6 @@ async function localManifest(ctx: RegistryContext, name: RepoName, ref: Referenc
 /** Failures that say nothing about the tag itself: the cached answer is still the best one. */
 function unreachable(err: unknown): boolean {
   return err instanceof RegistryError && (err.code === 'UNAVAILABLE' || err.code === 'TOOMANYREQUESTS');
-}
-
-/** The digest the upstream's tag names now (HEAD); null when it does not say. */
-async function upstreamDigest(client: UpstreamClient, remote: string, tag: string): Promise<string | null> {
-  const res = await client.request('HEAD', remote, `manifests/${tag}`, ACCEPT);
-  if (res.status !== 200) throw upstreamStatusError(client.options.prefix, res.status, res.headers, 'MANIFEST_UNKNOWN');
-  return res.headers.get('docker-content-digest');
 }
 
 /** GETs the manifest upstream, checks it is what was asked for, and commits it as a push would. */

@@ -3,7 +3,7 @@
 // Cached content itself is ordinary rows and objects; nothing here is needed to
 // serve it, so a restart only means each tag is revalidated once more.
 import type { RepoName } from '../../shared/names.ts';
-import { routeName, type ProxyOptions, type Routed } from './options.ts';
+import { claimName, MIRROR_LABEL, routeName, type Claim, type ProxyOptions, type Routed } from './options.ts';
 import { UpstreamClient } from './upstream.ts';
 
 export type ProxyLog = (msg: string, fields: Record<string, unknown>) => void;
@@ -32,7 +32,9 @@ export class Proxy {
     this.options = options;
     this.warn = warn;
     this.observer = observer;
-    for (const u of options.upstreams) this.clients.set(u.prefix, new UpstreamClient(u, options.timeoutMs));
+    for (const u of options.upstreams) this.clients.set(u.prefix, new UpstreamClient(u, u.timeoutMs ?? options.timeoutMs));
+    const mirror = options.mirror;
+    if (mirror) this.clients.set(MIRROR_LABEL, new UpstreamClient({ ...mirror, prefix: MIRROR_LABEL }, mirror.timeoutMs ?? options.timeoutMs));
   }
 
   /** The upstream and remote name of a proxied repository; null for a local one. */
@@ -42,10 +44,16 @@ export class Proxy {
     return { ...routed, client: this.clients.get(routed.upstream.prefix) as UpstreamClient };
   }
 
-  /** True while the tag was confirmed upstream less than the tag TTL ago. */
+  /** The upstream a name belongs to, for its write rule; null for a local one. */
+  claim(name: RepoName): Claim | null {
+    return claimName(this.options, name);
+  }
+
+  /** True while the tag was confirmed upstream less than its upstream's tag TTL ago. */
   isFresh(name: RepoName, tag: string): boolean {
     const at = this.confirmed.get(`${name}:${tag}`);
-    return at !== undefined && Date.now() - at < this.options.tagTtlSeconds * 1000;
+    const ttl = this.route(name)?.upstream.tagTtlSeconds ?? this.options.tagTtlSeconds;
+    return at !== undefined && Date.now() - at < ttl * 1000;
   }
 
   confirm(name: RepoName, tag: string): void {

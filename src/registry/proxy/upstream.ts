@@ -131,10 +131,24 @@ export class UpstreamClient {
 export function upstreamStatusError(prefix: string, status: number, headers: Headers, unknown: 'BLOB_UNKNOWN' | 'MANIFEST_UNKNOWN'): RegistryError {
   if (status === 404) return new RegistryError(unknown, `not found upstream (${prefix})`);
   if (status === 429) {
-    const retry = headers.get('retry-after');
-    return new RegistryError('TOOMANYREQUESTS', `upstream ${prefix} is rate-limiting`, retry && /^\d{1,6}$/.test(retry) ? { 'Retry-After': retry } : {});
+    const retry = retryAfterSeconds(headers.get('retry-after'));
+    return new RegistryError('TOOMANYREQUESTS', `upstream ${prefix} is rate-limiting`, retry !== null ? { 'Retry-After': retry } : {});
   }
   return new RegistryError('UNAVAILABLE', `upstream ${prefix} answered ${status}`);
+}
+
+/**
+ * An upstream's Retry-After as seconds: as given when it is seconds; an HTTP date
+ * becomes the seconds left until it (by this host's clock, at least 0), so the
+ * client need not trust that both clocks agree. Anything else is dropped.
+ */
+export function retryAfterSeconds(value: string | null): string | null {
+  if (value === null) return null;
+  const text = value.trim();
+  if (/^\d{1,9}$/.test(text)) return text;
+  const at = Date.parse(text);
+  if (Number.isNaN(at) || !/[a-z]/i.test(text)) return null;
+  return String(Math.max(0, Math.ceil((at - Date.now()) / 1000)));
 }
 
 /** `Bearer realm="…",service="…",scope="…"` → its parameters. */

@@ -17,6 +17,7 @@ import { HasherCache } from './registry/push/hasher-cache.ts';
 import { KeptLeases } from './registry/push/kept-leases.ts';
 import { ManifestCache } from './registry/content/manifest-cache.ts';
 import { Proxy } from './registry/proxy/proxy.ts';
+import type { FlightSignals } from './registry/proxy/signals.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import type { BlobStore } from './storage/blob-store.ts';
 import { instrumentStore } from './storage/instrumented.ts';
@@ -30,6 +31,8 @@ export interface AppDeps {
   manifestCache?: ManifestCache;
   /** Upload leases kept between chunks, shared with the listener that gives them back on request; absent: the app's own. */
   keptLeases?: KeptLeases;
+  /** Woken by main.ts's listener when another replica's upstream fetch ends; absent: this app's own. */
+  flightSignals?: FlightSignals;
   /** Token auth (BOLLARD_AUTH=token); absent: the API is open. */
   auth?: Auth;
   /**
@@ -55,7 +58,7 @@ export function createApp(deps: AppDeps): Express {
     hashers: new HasherCache({ threads: deps.options.hashThreads ?? defaultHashThreads() }),
     manifests: deps.manifestCache ?? new ManifestCache(),
     leases: deps.keptLeases ?? new KeptLeases(deps.pool),
-    proxy: deps.options.proxy && deps.options.proxy.upstreams.length > 0 ? new Proxy(deps.options.proxy, (msg, fields) => deps.log.warn(msg, fields), proxyObserver(metrics)) : null,
+    proxy: deps.options.proxy && deps.options.proxy.upstreams.length > 0 ? new Proxy(deps.options.proxy, (msg, fields) => deps.log.warn(msg, fields), proxyObserver(metrics), deps.flightSignals) : null,
   };
   preloadUi(); // a broken web UI source fails here, at start, not at its first visit
   const app = express();

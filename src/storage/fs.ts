@@ -44,6 +44,8 @@ export interface FsStoreOptions {
 
 export class FsBlobStore implements BlobStore {
   readonly name = 'fs';
+  // an append writes in order from its offset: a prefix of the staging, once written, is final
+  readonly stagingReadableWhileWritten = true;
   private readonly root: string;
   private readonly options: FsStoreOptions;
   /** undefined: not probed yet (the disk was full when init tried). */

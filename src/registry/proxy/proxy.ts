@@ -4,6 +4,7 @@
 // serve it, so a restart only means each tag is revalidated once more.
 import type { RepoName } from '../../shared/names.ts';
 import { routeName, type ProxyOptions, type Routed } from './options.ts';
+import { FlightSignals } from './signals.ts';
 import { UpstreamClient } from './upstream.ts';
 
 export type ProxyLog = (msg: string, fields: Record<string, unknown>) => void;
@@ -25,11 +26,14 @@ export class Proxy {
   readonly options: ProxyOptions;
   readonly warn: ProxyLog;
   readonly observer: ProxyObserver;
+  /** Wakes pulls waiting for a fetch of another (src/registry/proxy/flight.ts). */
+  readonly signals: FlightSignals;
   private readonly clients = new Map<string, UpstreamClient>();
   private readonly confirmed = new Map<string, number>();
 
-  constructor(options: ProxyOptions, warn: ProxyLog, observer: ProxyObserver = UNOBSERVED) {
+  constructor(options: ProxyOptions, warn: ProxyLog, observer: ProxyObserver = UNOBSERVED, signals = new FlightSignals()) {
     this.options = options;
+    this.signals = signals;
     this.warn = warn;
     this.observer = observer;
     for (const u of options.upstreams) this.clients.set(u.prefix, new UpstreamClient(u, options.timeoutMs));

@@ -1,0 +1,27 @@
+-- Single-flight of the pull-through cache (docs/proxy.md, "Single-flight"): one row
+-- per upstream fetch in flight, on any replica. The process that inserts the row
+-- fetches; every other pull of the same key waits for it (or follows its staged
+-- bytes) instead of asking the upstream again. The row is deleted when the fetch
+-- commits or fails. A row whose holder (the advisory lock of
+-- migrations/0007_upload_leases.sql) is gone, or whose heartbeat stopped, is
+-- taken over by the next pull.
+--
+--   kind, key     'blob' and the digest, or 'manifest' and '<repository>:<reference>'
+--   repository    the repository the fetch links the content to
+--   token         this fetch (a takeover draws a new one: a late update of the old one matches nothing)
+--   upload_id     the staging the blob is written to (readable by followers on the fs driver)
+--   size          the blob's length as the upstream announced it; null until it answered, or when it did not say
+--   stored        bytes received so far
+CREATE TABLE proxy_fetches (
+  kind text NOT NULL CHECK (kind IN ('blob', 'manifest')),
+  key text COLLATE "C" NOT NULL,
+  repository text NOT NULL,
+  token uuid NOT NULL,
+  holder integer,
+  upload_id uuid,
+  size bigint,
+  stored bigint NOT NULL DEFAULT 0,
+  started_at timestamptz NOT NULL DEFAULT now(),
+  heartbeat_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (kind, key)
+);

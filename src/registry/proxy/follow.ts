@@ -1,0 +1,113 @@
+// A pull that finds the same blob being fetched for its repository by another
+// pull (flight.ts) follows that fetch instead of asking the upstream again. Where
+// the store can read a staging while it grows (the fs driver, also from another
+// replica sharing the data directory) the client is sent what is already stored
+// while the rest arrives; elsewhere (S3) the pull waits for the commit and is then
+// served from the cache.
+//
+// The follower hashes what it sends and holds back the last chunk until the
+// digest matched, as the fetching pull does: a client receives a complete body
+// only for the right bytes, whatever happened to the staging meanwhile.
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { Digest } from '../../digest/digest.ts';
+import { findBlob } from '../../db/blobs.ts';
+import { RegistryError } from '../../errors/codes.ts';
+import type { RepoName } from '../../shared/names.ts';
+import { blobKey, StorageError } from '../../storage/blob-store.ts';
+import type { RegistryContext } from '../context.ts';
+import { watch } from './flight.ts';
+
+/** Bytes arriving in a staging are looked for this often. */
+const FOLLOW_POLL_MS = 50;
+
+/** Where a proxied blob goes: the client's response. */
+export interface BlobSink {
+  /** Sets status and headers; called once, before the first byte. */
+  start(size: number | null): void;
+  send(chunk: Buffer): Promise<void>;
+  readonly started: boolean;
+}
+
+/** 'served': the client got the whole blob; 'ended': the fetch ended before this pull sent anything (look in the cache). */
+export async function followFetch(ctx: RegistryContext, name: RepoName, digest: Digest, sink: BlobSink): Promise<'served' | 'ended'> {
+  const readable = ctx.store.stagingReadableWhileWritten === true;
+  const out = new Verified(digest, sink);
+  let served = false;
+  await watch(ctx, 'blob', digest.text, async (row) => {
+    if (row === null) return { done: true, moved: false };
+    if (!readable || row.repository !== name || row.size === null || row.upload_id === null) return { done: false, moved: false };
+    if (!sink.started) out.begin(row.size);
+    const before = out.position;
+    await readStaged(ctx, row.upload_id, out.position, out.size - 1, (chunk) => out.take(chunk));
+    served = out.position === out.size;
+    if (served) await out.finish();
+    return { done: served, moved: out.position > before };
+  }, readable ? FOLLOW_POLL_MS : undefined);
+  if (served) return 'served';
+  if (!sink.started) return 'ended';
+  // the fetch ended while this pull was part-way: the rest comes from the object, if it committed
+  const blob = await findBlob(ctx.pool, digest);
+  if (!blob || blob.size !== out.size) throw new RegistryError('UNAVAILABLE', `the upstream fetch of ${digest.text} this pull followed failed`);
+  await copy(await ctx.store.read(blobKey(blob.blake3), { start: out.position, end: out.size - 1 }), (chunk) => out.take(chunk));
+  await out.finish();
+  return 'served';
+}
+
+/** Reads the staging from `start` to at most `end` (what is there now); nothing when it is not there (yet, or any more). */
+async function readStaged(ctx: RegistryContext, uploadId: string, start: number, end: number, take: (chunk: Buffer) => Promise<void>): Promise<void> {
+  if (start > end) return;
+  let stream: Readable;
+  try {
+    stream = await ctx.store.readUpload({ uploadId, size: 0 }, { start, end });
+  } catch (err) {
+    if (err instanceof StorageError && err.kind === 'not_found') return;
+    throw err;
+  }
+  await copy(stream, take);
+}
+
+async function copy(stream: Readable, take: (chunk: Buffer) => Promise<void>): Promise<void> {
+  try {
+    for await (const chunk of stream) await take(chunk as Buffer);
+  } finally {
+    stream.destroy();
+  }
+}
+
+/** Sends chunks in order, hashing them, with the last one held back until the digest matched. */
+class Verified {
+  size = 0;
+  position = 0;
+  private held: Buffer | null = null;
+  private readonly hash;
+  private readonly digest: Digest;
+  private readonly sink: BlobSink;
+
+  constructor(digest: Digest, sink: BlobSink) {
+    this.digest = digest;
+    this.sink = sink;
+    this.hash = createHash(digest.algorithm);
+  }
+
+  begin(size: number): void {
+    this.size = size;
+    this.sink.start(size);
+  }
+
+  async take(chunk: Buffer): Promise<void> {
+    this.hash.update(chunk);
+    this.position += chunk.length;
+    const previous = this.held;
+    this.held = chunk;
+    if (previous) await this.sink.send(previous);
+  }
+
+  async finish(): Promise<void> {
+    const hex = this.hash.digest('hex');
+    if (this.position !== this.size || hex !== this.digest.hex) {
+      throw new RegistryError('UNAVAILABLE', `the bytes followed for ${this.digest.text} did not verify; nothing more was sent`);
+    }
+    if (this.held) await this.sink.send(this.held);
+  }
+}

@@ -7,7 +7,9 @@
 //
 // The follower hashes what it sends and holds back the last chunk until the
 // digest matched, as the fetching pull does: a client receives a complete body
-// only for the right bytes, whatever happened to the staging meanwhile.
+// only for the right bytes, whatever happened to the staging meanwhile. When the
+// fetch it follows dies part-way, the follower takes it over (pull.ts) and sends
+// the rest of the new fetch's bytes.
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Digest } from '../../digest/digest.ts';
@@ -29,15 +31,19 @@ export interface BlobSink {
   readonly started: boolean;
 }
 
-/** 'served': the client got the whole blob; 'ended': the fetch ended before this pull sent anything (look in the cache). */
-export async function followFetch(ctx: RegistryContext, name: RepoName, digest: Digest, sink: BlobSink): Promise<'served' | 'ended'> {
+/**
+ * Follows the fetch of the blob that another pull runs, sending through `out`.
+ * 'served': the client got the whole blob; 'ended': that fetch ended (or was
+ * abandoned) before it committed; when nothing was sent yet, the blob may now be
+ * in the cache, else this pull may fetch it itself and send the rest.
+ */
+export async function followFetch(ctx: RegistryContext, name: RepoName, digest: Digest, out: VerifiedBody): Promise<'served' | 'ended'> {
   const readable = ctx.store.stagingReadableWhileWritten === true;
-  const out = new Verified(digest, sink);
   let served = false;
   await watch(ctx, 'blob', digest.text, async (row) => {
     if (row === null) return { done: true, moved: false };
     if (!readable || row.repository !== name || row.size === null || row.upload_id === null) return { done: false, moved: false };
-    if (!sink.started) out.begin(row.size);
+    if (!out.begun) out.begin(row.size);
     const before = out.position;
     await readStaged(ctx, row.upload_id, out.position, out.size - 1, (chunk) => out.take(chunk));
     served = out.position === out.size;
@@ -45,13 +51,17 @@ export async function followFetch(ctx: RegistryContext, name: RepoName, digest: 
     return { done: served, moved: out.position > before };
   }, readable ? FOLLOW_POLL_MS : undefined);
   if (served) return 'served';
-  if (!sink.started) return 'ended';
-  // the fetch ended while this pull was part-way: the rest comes from the object, if it committed
+  return out.begun && (await finishFromCache(ctx, digest, out)) ? 'served' : 'ended';
+}
+
+/** Sends the rest of a body begun elsewhere from the committed object; false when the blob is not committed. */
+export async function finishFromCache(ctx: RegistryContext, digest: Digest, out: VerifiedBody): Promise<boolean> {
   const blob = await findBlob(ctx.pool, digest);
-  if (!blob || blob.size !== out.size) throw new RegistryError('UNAVAILABLE', `the upstream fetch of ${digest.text} this pull followed failed`);
-  await copy(await ctx.store.read(blobKey(blob.blake3), { start: out.position, end: out.size - 1 }), (chunk) => out.take(chunk));
+  if (!blob) return false;
+  if (blob.size !== out.size) throw new RegistryError('UNAVAILABLE', `${digest.text} is ${blob.size} bytes, not the ${out.size} announced`);
+  if (out.position < out.size) await copy(await ctx.store.read(blobKey(blob.blake3), { start: out.position, end: out.size - 1 }), (chunk) => out.take(chunk));
   await out.finish();
-  return 'served';
+  return true;
 }
 
 /** Reads the staging from `start` to at most `end` (what is there now); nothing when it is not there (yet, or any more). */
@@ -75,8 +85,12 @@ async function copy(stream: Readable, take: (chunk: Buffer) => Promise<void>): P
   }
 }
 
-/** Sends chunks in order, hashing them, with the last one held back until the digest matched. */
-class Verified {
+/**
+ * A client's body assembled from wherever its bytes come (a staging followed, the
+ * committed object, a fetch taken over): sent in order, hashed, the last chunk
+ * held back until the digest matched.
+ */
+export class VerifiedBody {
   size = 0;
   position = 0;
   private held: Buffer | null = null;
@@ -88,6 +102,10 @@ class Verified {
     this.digest = digest;
     this.sink = sink;
     this.hash = createHash(digest.algorithm);
+  }
+
+  get begun(): boolean {
+    return this.sink.started;
   }
 
   begin(size: number): void {
@@ -103,10 +121,28 @@ class Verified {
     if (previous) await this.sink.send(previous);
   }
 
+  /** A sink for a fetch of the whole blob that continues this body: the bytes already sent are skipped. */
+  continuation(): BlobSink {
+    let skip = this.position;
+    return {
+      started: true,
+      start: () => undefined,
+      send: async (chunk) => {
+        if (skip >= chunk.length) {
+          skip -= chunk.length;
+          return;
+        }
+        const rest = chunk.subarray(skip);
+        skip = 0;
+        await this.take(rest);
+      },
+    };
+  }
+
   async finish(): Promise<void> {
     const hex = this.hash.digest('hex');
     if (this.position !== this.size || hex !== this.digest.hex) {
-      throw new RegistryError('UNAVAILABLE', `the bytes followed for ${this.digest.text} did not verify; nothing more was sent`);
+      throw new RegistryError('UNAVAILABLE', `the bytes sent for ${this.digest.text} did not verify; nothing more was sent`);
     }
     if (this.held) await this.sink.send(this.held);
   }

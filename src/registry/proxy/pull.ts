@@ -12,7 +12,7 @@ import { mountBlob } from '../content/blobs.ts';
 import type { RegistryContext } from '../context.ts';
 import { cacheBlob, openUpstreamBlob } from './blobs.ts';
 import { claim, fly, MAX_ATTEMPTS, type Flight } from './flight.ts';
-import { followFetch, type BlobSink } from './follow.ts';
+import { finishFromCache, followFetch, VerifiedBody, type BlobSink } from './follow.ts';
 import type { Proxy } from './proxy.ts';
 
 export type { BlobSink } from './follow.ts';
@@ -24,14 +24,24 @@ export type { BlobSink } from './follow.ts';
  */
 export async function pullBlob(ctx: RegistryContext, proxy: Proxy, name: RepoName, digest: Digest, sink: BlobSink): Promise<boolean> {
   const cached = new CachedElsewhere(ctx, proxy, name, digest);
+  const out = new VerifiedBody(digest, sink);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    if (await cached.link()) return false;
+    if (!out.begun && (await cached.link())) return false;
     const flight = await claim(ctx, 'blob', digest.text, name, randomUUID());
-    if (flight) {
+    if (flight && !out.begun) {
       if (await fetchBlob(ctx, proxy, name, digest, flight, sink)) return true;
       continue; // committed by a fetch that ended just before this claim
     }
-    if ((await followFetch(ctx, name, digest, sink)) === 'served') {
+    if (flight) {
+      // the fetch this pull followed died part-way: this pull fetches and sends the rest
+      if (await fetchBlob(ctx, proxy, name, digest, flight, out.continuation())) {
+        await out.finish();
+        return true;
+      }
+      if (await finishFromCache(ctx, digest, out)) return true;
+      continue;
+    }
+    if ((await followFetch(ctx, name, digest, out)) === 'served') {
       proxy.observer.pulled(prefixOf(proxy, name), 'blob', 'hit');
       return true;
     }

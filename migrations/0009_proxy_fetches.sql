@@ -2,7 +2,8 @@
 -- per upstream fetch in flight, on any replica. The process that inserts the row
 -- fetches; every other pull of the same key waits for it (or follows its staged
 -- bytes) instead of asking the upstream again. The row is deleted when the fetch
--- commits or fails. A row whose holder (the advisory lock of
+-- commits; when it fails, its error is kept a moment for the waiters, then the
+-- row is deleted (or taken by the next claim). A row whose holder (the advisory lock of
 -- migrations/0007_upload_leases.sql) is gone, or whose heartbeat stopped, is
 -- taken over by the next pull.
 --
@@ -12,6 +13,7 @@
 --   upload_id     the staging the blob is written to (readable by followers on the fs driver)
 --   size          the blob's length as the upstream announced it; null until it answered, or when it did not say
 --   stored        bytes received so far
+--   failure       the fetch failed: {code, detail, headers} of the error its waiters are given
 CREATE TABLE proxy_fetches (
   kind text NOT NULL CHECK (kind IN ('blob', 'manifest')),
   key text COLLATE "C" NOT NULL,
@@ -21,6 +23,7 @@ CREATE TABLE proxy_fetches (
   upload_id uuid,
   size bigint,
   stored bigint NOT NULL DEFAULT 0,
+  failure jsonb,
   started_at timestamptz NOT NULL DEFAULT now(),
   heartbeat_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (kind, key)

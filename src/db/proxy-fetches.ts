@@ -19,9 +19,11 @@ const FetchRow = z.object({
   upload_id: z.string().nullable(),
   size: z.number().nullable(),
   stored: z.number(),
+  failure: z.object({ code: z.string(), detail: z.unknown(), headers: z.record(z.string(), z.string()) }).nullable(),
   vacant: z.boolean(),
 });
 export type FetchRow = z.infer<typeof FetchRow>;
+export type FetchFailure = NonNullable<FetchRow['failure']>;
 
 export interface Claim {
   kind: FetchKind;
@@ -44,8 +46,8 @@ export async function claimFetch(db: CommonQueryMethods, c: Claim): Promise<bool
     VALUES (${c.kind}, ${c.key}, ${c.repository}, ${c.token}::uuid, ${c.holder}, ${c.uploadId}::uuid)
     ON CONFLICT (kind, key) DO UPDATE
       SET repository = EXCLUDED.repository, token = EXCLUDED.token, holder = EXCLUDED.holder, upload_id = EXCLUDED.upload_id,
-          size = NULL, stored = 0, started_at = now(), heartbeat_at = now()
-      WHERE ${vacant('proxy_fetches')}
+          size = NULL, stored = 0, failure = NULL, started_at = now(), heartbeat_at = now()
+      WHERE proxy_fetches.failure IS NOT NULL OR ${vacant('proxy_fetches')}
     RETURNING token::text`);
   return won === c.token;
 }
@@ -53,7 +55,7 @@ export async function claimFetch(db: CommonQueryMethods, c: Claim): Promise<bool
 /** The fetch in flight for this key, with whether it is abandoned; null when there is none. */
 export async function findFetch(db: CommonQueryMethods, kind: FetchKind, key: string): Promise<FetchRow | null> {
   return db.maybeOne(sql.type(FetchRow)`
-    SELECT f.repository, f.token::text, f.upload_id::text, f.size, f.stored, ${vacant('f')} AS vacant
+    SELECT f.repository, f.token::text, f.upload_id::text, f.size, f.stored, f.failure, ${vacant('f')} AS vacant
     FROM proxy_fetches f WHERE f.kind = ${kind} AND f.key = ${key}`);
 }
 
@@ -65,7 +67,16 @@ export async function beatFetch(db: CommonQueryMethods, kind: FetchKind, key: st
   return r.rowCount > 0;
 }
 
-/** Deletes the fetch's row (committed or failed) and tells every replica's waiters, in one statement. */
+/** Keeps the fetch's error for its waiters, and tells every replica's waiters, in one statement. */
+export async function failFetch(db: CommonQueryMethods, kind: FetchKind, key: string, token: string, failure: FetchFailure): Promise<void> {
+  await db.query(sql.unsafe`
+    WITH failed AS (
+      UPDATE proxy_fetches SET failure = ${sql.jsonb(failure as never)}
+      WHERE kind = ${kind} AND key = ${key} AND token = ${token}::uuid RETURNING kind, key)
+    SELECT pg_notify(${FETCH_CHANNEL}, kind || ' ' || key) FROM failed`);
+}
+
+/** Deletes the fetch's row (committed, or failed a moment ago) and tells every replica's waiters, in one statement. */
 export async function endFetch(db: CommonQueryMethods, kind: FetchKind, key: string, token: string): Promise<void> {
   await db.query(sql.unsafe`
     WITH gone AS (DELETE FROM proxy_fetches WHERE kind = ${kind} AND key = ${key} AND token = ${token}::uuid RETURNING kind, key)

@@ -6,15 +6,17 @@
 // transaction; when its process dies (its holder lock goes) or hangs, the next
 // pull takes the fetch over.
 import { randomUUID } from 'node:crypto';
-import { beatFetch, claimFetch, endFetch, findFetch, type FetchKind, type FetchRow } from '../../db/proxy-fetches.ts';
-import { RegistryError } from '../../errors/codes.ts';
+import { beatFetch, claimFetch, endFetch, failFetch, findFetch, type FetchFailure, type FetchKind, type FetchRow } from '../../db/proxy-fetches.ts';
+import { RegistryError, type ErrorCode } from '../../errors/codes.ts';
 import type { RegistryContext } from '../context.ts';
 import type { Proxy } from './proxy.ts';
 
 const HEARTBEAT_MS = 1000;
 /** How often a waiter looks at the row when no signal came (NOTIFY may be lost with its connection). */
 export const POLL_MS = 250;
-/** Claims a pull makes before it gives up: each failed fetch lets a waiter try once itself. */
+/** How long a failed fetch's error is kept for its waiters. */
+const FAILURE_KEPT_MS = 2 * POLL_MS;
+/** Claims a pull makes before it gives up: each fetch abandoned by its process lets a waiter try itself. */
 export const MAX_ATTEMPTS = 3;
 
 export interface Flight {
@@ -39,8 +41,9 @@ export async function claim(ctx: RegistryContext, kind: FetchKind, key: string, 
 }
 
 /**
- * Runs the fetch: the heartbeat (with its progress) every second, and the row
- * deleted, and every waiter told, once it committed or failed.
+ * Runs the fetch: the heartbeat (with its progress) every second; once it
+ * committed the row is deleted, once it failed the row carries its error for a
+ * moment; either way every waiter is told at once.
  */
 export async function fly<T>(ctx: RegistryContext, flight: Flight, progress: () => Progress, work: (beat: () => void) => Promise<T>): Promise<T> {
   let beating: Promise<unknown> = Promise.resolve();
@@ -50,20 +53,48 @@ export async function fly<T>(ctx: RegistryContext, flight: Flight, progress: () 
   };
   const timer = setInterval(beat, HEARTBEAT_MS);
   timer.unref();
-  try {
-    return await work(beat);
-  } finally {
+  const { pool } = ctx;
+  const ended = async (failure: FetchFailure | null) => {
     clearInterval(timer);
     await beating;
-    await endFetch(ctx.pool, flight.kind, flight.key, flight.token).catch(() => undefined);
+    if (failure) {
+      await failFetch(pool, flight.kind, flight.key, flight.token, failure).catch(() => undefined);
+      // the waiters read the error meanwhile; one that misses it finds no row and tries itself
+      setTimeout(() => void endFetch(pool, flight.kind, flight.key, flight.token).catch(() => undefined), FAILURE_KEPT_MS).unref();
+    } else {
+      await endFetch(pool, flight.kind, flight.key, flight.token).catch(() => undefined);
+    }
     proxyOf(ctx).signals.wake(signalKey(flight.kind, flight.key));
+  };
+  let result: T;
+  try {
+    result = await work(beat);
+  } catch (err) {
+    await ended(failureOf(err));
+    throw err;
   }
+  await ended(null);
+  return result;
+}
+
+/** What the waiters of a failed fetch are told: the fetch's own error when it is the upstream's answer. */
+function failureOf(err: unknown): FetchFailure {
+  if (err instanceof RegistryError && PASSED_ON.has(err.code)) return { code: err.code, detail: err.detail ?? null, headers: err.headers };
+  return { code: 'UNAVAILABLE', detail: `the upstream fetch failed: ${err instanceof Error ? err.message : String(err)}`, headers: {} };
+}
+
+const PASSED_ON = new Set<ErrorCode>(['BLOB_UNKNOWN', 'MANIFEST_UNKNOWN', 'DENIED', 'TOOMANYREQUESTS', 'UNAVAILABLE']);
+
+function failureError(failure: FetchFailure): RegistryError {
+  const code = PASSED_ON.has(failure.code as ErrorCode) ? (failure.code as ErrorCode) : 'UNAVAILABLE';
+  return new RegistryError(code, failure.detail ?? undefined, failure.headers);
 }
 
 /**
  * Watches a fetch another pull runs. `look` is called with its row each time it
  * changes or a signal comes; the wait ends when the row is gone or abandoned
- * (null is then passed) or `look` says it is done. Without progress (bytes
+ * (null is then passed) or `look` says it is done. A fetch that failed gives
+ * its error to its waiters (a 404 upstream is theirs too). Without progress (bytes
  * received by the fetch, or what `look` reports) for the upstream's timeout, the
  * waiting client gets an UNAVAILABLE error rather than hang.
  */
@@ -75,6 +106,7 @@ export async function watch(ctx: RegistryContext, kind: FetchKind, key: string, 
   let lastProgress = Date.now();
   for (;;) {
     const found = await findFetch(ctx.pool, kind, key);
+    if (found?.failure) throw failureError(found.failure);
     const row = found && !found.vacant ? found : null;
     const seen = await look(row);
     if (seen.done || row === null) return;

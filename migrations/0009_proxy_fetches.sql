@@ -1,4 +1,7 @@
--- Single-flight of the pull-through cache (docs/proxy.md, "Single-flight"): one row
+-- The pull-through cache's shared state (docs/proxy.md): the fetches in flight, and
+-- when each cached tag was last confirmed upstream.
+--
+-- Single-flight (docs/proxy.md, "Single-flight"): one row
 -- per upstream fetch in flight, on any replica. The process that inserts the row
 -- fetches; every other pull of the same key waits for it (or follows its staged
 -- bytes) instead of asking the upstream again. The row is deleted when the fetch
@@ -27,4 +30,14 @@ CREATE TABLE proxy_fetches (
   started_at timestamptz NOT NULL DEFAULT now(),
   heartbeat_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (kind, key)
+);
+
+-- When each cached tag of a proxied repository was last confirmed upstream: a tag
+-- is served from the cache without asking the upstream while this is within the
+-- tag TTL, on every replica and across restarts.
+CREATE TABLE proxy_tags (
+  repository_id bigint NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
+  tag text COLLATE "C" NOT NULL,
+  confirmed_at timestamptz NOT NULL,
+  PRIMARY KEY (repository_id, tag)
 );

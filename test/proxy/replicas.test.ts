@@ -31,6 +31,7 @@ describe.skipIf(!existsSync(DISTRIBUTION))('single-flight of the pull-through ca
   let one: ServerProcess;
   let two: ServerProcess;
   let pool: DatabasePool;
+  let env: Record<string, string>;
 
   beforeAll(async () => {
     upstream = await startDistribution();
@@ -40,7 +41,7 @@ describe.skipIf(!existsSync(DISTRIBUTION))('single-flight of the pull-through ca
     await pushManifestTo(upstream.url, auth, 'team/app', 'v1', manifest, DOCKER_MANIFEST);
     // 64 MiB at ~32 MiB/s: two seconds in which the other pulls arrive
     counting = await startCountingProxy(upstream.url, auth, { blobRate: 32 * MiB, manifestDelay: 500 });
-    const env = { BOLLARD_PROXY: `up=${counting.url}`, BOLLARD_PROXY_TIMEOUT: '10' };
+    env = { BOLLARD_PROXY: `up=${counting.url}`, BOLLARD_PROXY_TIMEOUT: '10' };
     one = await startServer({ env });
     two = await startServer({ env, reuse: { dataDir: one.dataDir, db: one.db } });
     pool = await openPool(one.databaseUrl);
@@ -133,6 +134,19 @@ describe.skipIf(!existsSync(DISTRIBUTION))('single-flight of the pull-through ca
     expect(await settled()).toBe(0);
     expect(await countRows(pool, 'manifests')).toBe(1);
     expect(await refcountDrift(pool)).toEqual([]);
+  }, 60_000);
+
+  test('a tag confirmed by one replica is fresh on the other, and after a restart: no HEAD within the TTL', async () => {
+    await two.stop();
+    two = await startServer({ env, reuse: { dataDir: one.dataDir, db: one.db } });
+    for (const server of [one, two, two]) {
+      const res = await fetch(`${server.url}/v2/up/team/app/manifests/v1`, { headers: { Accept: DOCKER_MANIFEST } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('docker-content-digest')).toBe(manifest.digest);
+      await res.arrayBuffer();
+    }
+    expect(counting.count('HEAD', '/v2/team/app/manifests/v1')).toBe(0);
+    expect(counting.count('GET', '/v2/team/app/manifests/v1')).toBe(1);
   }, 60_000);
 
   test('the fetching replica killed mid-blob: the follower takes the fetch over, its client gets the whole blob, nothing half-committed', async () => {

@@ -15,6 +15,7 @@ import type { RegistryContext } from '../context.ts';
 import { getManifest, putManifest, type StoredManifest } from '../content/manifests.ts';
 import { DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST } from '../content/media-types.ts';
 import { singleFlight } from './flight.ts';
+import { confirmTag, tagFresh } from './freshness.ts';
 import type { Proxy } from './proxy.ts';
 import { stallGuard, upstreamStatusError, type UpstreamClient, type UpstreamResponse } from './upstream.ts';
 
@@ -49,12 +50,12 @@ async function resolve(ctx: RegistryContext, proxy: Proxy, client: UpstreamClien
     if (cached) return { manifest: cached, result: 'hit' };
     return once(ctx, name, ref, async () => ({ manifest: await fetchManifest(ctx, proxy, client, remote, name, ref), result: 'miss' }));
   }
-  if (cached && proxy.isFresh(name, ref.tag)) return { manifest: cached, result: 'hit' };
+  if (cached && (await tagFresh(ctx, proxy, name, ref.tag))) return { manifest: cached, result: 'hit' };
   return once(ctx, name, ref, async () => {
     try {
       const same = cached !== null && (await upstreamDigest(client, remote, ref.tag)) === cached.digest;
       const found: Found = same ? { manifest: cached, result: 'hit' } : { manifest: await fetchManifest(ctx, proxy, client, remote, name, ref), result: 'miss' };
-      proxy.confirm(name, ref.tag);
+      await confirmTag(ctx, proxy, name, ref.tag);
       return found;
     } catch (err) {
       if (!cached || !unreachable(err)) throw err;

@@ -1,7 +1,8 @@
 // The pull-through cache's state in this process: one client per upstream (each
-// with its token cache), and when each cached tag was last confirmed upstream.
+// with its token cache), and when each cached tag was last confirmed upstream, as
+// far as this process knows (the database has it for all: freshness.ts).
 // Cached content itself is ordinary rows and objects; nothing here is needed to
-// serve it, so a restart only means each tag is revalidated once more.
+// serve it.
 import type { RepoName } from '../../shared/names.ts';
 import { routeName, type ProxyOptions, type Routed } from './options.ts';
 import { FlightSignals } from './signals.ts';
@@ -52,10 +53,11 @@ export class Proxy {
     return at !== undefined && Date.now() - at < this.options.tagTtlSeconds * 1000;
   }
 
-  confirm(name: RepoName, tag: string): void {
+  /** The upstream confirmed the tag `at` (now, or when another replica did: freshness.ts). */
+  confirm(name: RepoName, tag: string, at = Date.now()): void {
     const key = `${name}:${tag}`;
-    this.confirmed.delete(key); // re-inserted last: the map's order is the age order
-    this.confirmed.set(key, Date.now());
+    this.confirmed.delete(key); // re-inserted last: the map's order is (about) the age order
+    this.confirmed.set(key, at);
     if (this.confirmed.size > MAX_CONFIRMED) this.confirmed.delete(this.confirmed.keys().next().value as string);
   }
 }

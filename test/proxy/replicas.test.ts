@@ -69,6 +69,14 @@ describe.skipIf(!existsSync(DISTRIBUTION))('single-flight of the pull-through ca
     for (let i = 0; i < 200 && (await countRows(pool, 'proxy_fetches')) > 0; i++) await new Promise((r) => setTimeout(r, 50));
     return countRows(pool, 'proxy_fetches');
   };
+  /** A pull through the first replica, once the upstream has sent it 4 MiB of the blob. */
+  const pullUnderway = async (digest: string) => {
+    const path = blobPath('up/team/app', digest);
+    const upstreamPath = `/v2/team/app/blobs/${digest}`;
+    const first = pull(one, path);
+    while (counting.sent(upstreamPath) < 4 * MiB) await new Promise((r) => setTimeout(r, 20));
+    return { path, upstreamPath, first };
+  };
   const staged = async () => testStorageKind() === 'fs' ? (await readdir(join(one.dataDir, 'storage', 'uploads'))).filter((f) => /^[0-9a-f-]{36}$/.test(f)) : [];
 
   test('four clients pull one 64 MiB blob at once, through both replicas: one upstream GET, all get its bytes', async () => {
@@ -84,10 +92,7 @@ describe.skipIf(!existsSync(DISTRIBUTION))('single-flight of the pull-through ca
   }, 60_000);
 
   test('a client on the other replica reads what is already stored while the rest arrives', async () => {
-    const path = blobPath('up/team/app', streamed.digest);
-    const upstreamPath = `/v2/team/app/blobs/${streamed.digest}`;
-    const first = pull(one, path);
-    while (counting.sent(upstreamPath) < 4 * MiB) await new Promise((r) => setTimeout(r, 20));
+    const { path, upstreamPath, first } = await pullUnderway(streamed.digest);
     const res = await fetch(`${two.url}${path}`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-length')).toBe(String(streamed.size));
@@ -150,10 +155,7 @@ describe.skipIf(!existsSync(DISTRIBUTION))('single-flight of the pull-through ca
   }, 60_000);
 
   test('the fetching replica killed mid-blob: the follower takes the fetch over, its client gets the whole blob, nothing half-committed', async () => {
-    const path = blobPath('up/team/app', doomed.digest);
-    const upstreamPath = `/v2/team/app/blobs/${doomed.digest}`;
-    const first = pull(one, path);
-    while (counting.sent(upstreamPath) < 4 * MiB) await new Promise((r) => setTimeout(r, 20));
+    const { path, upstreamPath, first } = await pullUnderway(doomed.digest);
     const follower = pull(two, path);
     await new Promise((r) => setTimeout(r, 300));
     await one.crash();

@@ -58,7 +58,6 @@ export function instrumentStore(inner: BlobStore, observer: StorageObserver): Bl
     startUpload: (uploadId) => timed('startUpload', () => inner.startUpload(uploadId)),
     appendUpload: (state, body) => timed('appendUpload', () => inner.appendUpload(state, body)),
     readUpload: (state, range) => timedStream('readUpload', () => inner.readUpload(state, range)),
-    stagingReadableWhileWritten: inner.stagingReadableWhileWritten === true,
     completeUpload: (state: UploadState, key: BlobKey) => timed('completeUpload', () => inner.completeUpload(state, key)),
     abortUpload: (state) => timed('abortUpload', () => inner.abortUpload(state)),
     delete: (key) => timed('delete', () => inner.delete(key)),
@@ -84,6 +83,10 @@ export function instrumentStore(inner: BlobStore, observer: StorageObserver): Bl
         throw err;
       }
     };
+  }
+  if (inner.followUpload) {
+    const followUpload = inner.followUpload.bind(inner);
+    store.followUpload = (uploadId: string, range: ByteRange) => timed('followUpload', () => followUpload(uploadId, range));
   }
   if (inner.presignedUrl) {
     const presignedUrl = inner.presignedUrl.bind(inner);

@@ -16,7 +16,7 @@ import type { Digest } from '../../digest/digest.ts';
 import { findBlob } from '../../db/blobs.ts';
 import { RegistryError } from '../../errors/codes.ts';
 import type { RepoName } from '../../shared/names.ts';
-import { blobKey, StorageError } from '../../storage/blob-store.ts';
+import { blobKey } from '../../storage/blob-store.ts';
 import type { RegistryContext } from '../context.ts';
 import { watch } from './flight.ts';
 
@@ -38,7 +38,7 @@ export interface BlobSink {
  * in the cache, else this pull may fetch it itself and send the rest.
  */
 export async function followFetch(ctx: RegistryContext, name: RepoName, digest: Digest, out: VerifiedBody): Promise<'served' | 'ended'> {
-  const readable = ctx.store.stagingReadableWhileWritten === true;
+  const readable = ctx.store.followUpload !== undefined;
   let served = false;
   await watch(ctx, 'blob', digest.text, async (row) => {
     if (row === null) return { done: true, moved: false };
@@ -64,17 +64,11 @@ export async function finishFromCache(ctx: RegistryContext, digest: Digest, out:
   return true;
 }
 
-/** Reads the staging from `start` to at most `end` (what is there now); nothing when it is not there (yet, or any more). */
+/** Reads what is final of the staging from `start` to at most `end`; nothing when it is not there (yet, or any more). */
 async function readStaged(ctx: RegistryContext, uploadId: string, start: number, end: number, take: (chunk: Buffer) => Promise<void>): Promise<void> {
-  if (start > end) return;
-  let stream: Readable;
-  try {
-    stream = await ctx.store.readUpload({ uploadId, size: 0 }, { start, end });
-  } catch (err) {
-    if (err instanceof StorageError && err.kind === 'not_found') return;
-    throw err;
-  }
-  await copy(stream, take);
+  if (start > end || !ctx.store.followUpload) return;
+  const stream = await ctx.store.followUpload(uploadId, { start, end });
+  if (stream) await copy(stream, take);
 }
 
 async function copy(stream: Readable, take: (chunk: Buffer) => Promise<void>): Promise<void> {

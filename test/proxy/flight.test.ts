@@ -15,6 +15,9 @@ const asked = new Map<string, number>();
 let upstream: Awaited<ReturnType<typeof listen>>;
 let registry: TestRegistry;
 let bollard: Awaited<ReturnType<typeof listen>>;
+/** A registry whose store cannot read a staging while it grows, as on S3: waiting pulls wait for the commit. */
+let waiting: TestRegistry;
+let waitingBollard: Awaited<ReturnType<typeof listen>>;
 
 beforeAll(async () => {
   upstream = await listen((req: IncomingMessage, res: ServerResponse) => {
@@ -22,8 +25,11 @@ beforeAll(async () => {
     asked.set(key, (asked.get(key) ?? 0) + 1);
     handler(req, res);
   });
-  registry = await createTestRegistry({ proxy: { upstreams: [{ prefix: 'up', url: upstream.url }], tagTtlSeconds: 0, timeoutMs: 800 } });
+  const options = { proxy: { upstreams: [{ prefix: 'up', url: upstream.url }], tagTtlSeconds: 0, timeoutMs: 800 } };
+  registry = await createTestRegistry(options);
   bollard = await listen(registry.app);
+  waiting = await createTestRegistry(options, (store) => Object.assign(Object.create(store) as typeof store, { followUpload: undefined }));
+  waitingBollard = await listen(waiting.app);
 });
 
 afterEach(() => {
@@ -33,6 +39,8 @@ afterEach(() => {
 afterAll(async () => {
   await bollard?.close();
   await registry?.close();
+  await waitingBollard?.close();
+  await waiting?.close();
   await upstream?.close();
 });
 
@@ -110,4 +118,18 @@ test('three clients pull one manifest by digest at once: one upstream GET', asyn
   for (const r of results) expect(r.status === 200 && Buffer.isBuffer(r.body) && r.body.equals(m.data)).toBe(true);
   expect(asked.get(`GET /v2/img/manifests/${m.digest}`)).toBe(1);
   await noFetchLeft();
+});
+
+test('where a staging cannot be followed (as on S3), the other pulls wait for the commit and are served from the cache', async () => {
+  const b = randomBlob(3 * 1024 * 1024 + 5);
+  handler = (_req, res) => slowly(res, b.data);
+  const results = await Promise.all([1, 2, 3].map(() => fetch(`${waitingBollard.url}${blobPath(b)}`).then(async (res) => ({
+    status: res.status, body: Buffer.from(await res.arrayBuffer()), ranges: res.headers.get('accept-ranges'),
+  }))));
+  for (const r of results) expect(r.status === 200 && r.body.equals(b.data)).toBe(true);
+  // the one that fetched streamed it from the upstream; the two that waited were served by the cache
+  expect(results.map((r) => r.ranges).sort()).toEqual(['bytes', 'bytes', null]);
+  expect(asked.get(`GET /v2/img/blobs/${b.digest}`)).toBe(1);
+  expect(await countRows(waiting.pool, 'blobs')).toBe(1);
+  expect(await countRows(waiting.pool, 'proxy_fetches')).toBe(0);
 });

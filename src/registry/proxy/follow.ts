@@ -108,6 +108,9 @@ export class VerifiedBody {
   }
 
   async take(chunk: Buffer): Promise<void> {
+    if (this.position + chunk.length > this.size) {
+      throw new RegistryError('UNAVAILABLE', `more bytes than the ${this.size} announced for ${this.digest.text}; nothing more was sent`);
+    }
     this.hash.update(chunk);
     this.position += chunk.length;
     const previous = this.held;

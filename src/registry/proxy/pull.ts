@@ -15,8 +15,6 @@ import { claim, fly, MAX_ATTEMPTS, type Flight } from './flight.ts';
 import { finishFromCache, followFetch, VerifiedBody, type BlobSink } from './follow.ts';
 import type { Proxy } from './proxy.ts';
 
-export type { BlobSink } from './follow.ts';
-
 /**
  * Sends the blob to `sink`, fetching it upstream only when no other pull is
  * already doing so. False when nothing was sent and the blob is now in the cache

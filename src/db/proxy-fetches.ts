@@ -52,10 +52,14 @@ export async function claimFetch(db: CommonQueryMethods, c: Claim): Promise<bool
   return won === c.token;
 }
 
-/** The fetch in flight for this key, with whether it is abandoned; null when there is none. */
-export async function findFetch(db: CommonQueryMethods, kind: FetchKind, key: string): Promise<FetchRow | null> {
+/**
+ * The fetch in flight for this key; null when there is none. With `checkVacant`,
+ * whether it is abandoned (that reads the lock table: waiters ask it now and then,
+ * not on every look), else `vacant` is false.
+ */
+export async function findFetch(db: CommonQueryMethods, kind: FetchKind, key: string, checkVacant = true): Promise<FetchRow | null> {
   return db.maybeOne(sql.type(FetchRow)`
-    SELECT f.repository, f.token::text, f.upload_id::text, f.size, f.stored, f.failure, ${vacant('f')} AS vacant
+    SELECT f.repository, f.token::text, f.upload_id::text, f.size, f.stored, f.failure, ${checkVacant ? vacant('f') : sql.fragment`false`} AS vacant
     FROM proxy_fetches f WHERE f.kind = ${kind} AND f.key = ${key}`);
 }
 

@@ -104,8 +104,11 @@ export async function watch(ctx: RegistryContext, kind: FetchKind, key: string, 
   const timeoutMs = proxy.options.timeoutMs + 2 * HEARTBEAT_MS;
   let lastReceived = -1;
   let lastProgress = Date.now();
+  let lastVacancyCheck = 0;
   for (;;) {
-    const found = await findFetch(ctx.pool, kind, key);
+    const checkVacant = Date.now() - lastVacancyCheck >= HEARTBEAT_MS;
+    if (checkVacant) lastVacancyCheck = Date.now();
+    const found = await findFetch(ctx.pool, kind, key, checkVacant);
     if (found?.failure) throw failureError(found.failure);
     const row = found && !found.vacant ? found : null;
     const seen = await look(row);

@@ -18,6 +18,7 @@ import { KeptLeases } from './registry/push/kept-leases.ts';
 import { ManifestCache } from './registry/content/manifest-cache.ts';
 import type { ProxyOptions } from './registry/proxy/options.ts';
 import { Proxy } from './registry/proxy/proxy.ts';
+import type { FlightSignals } from './registry/proxy/signals.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import type { BlobStore } from './storage/blob-store.ts';
 import { instrumentStore } from './storage/instrumented.ts';
@@ -31,6 +32,8 @@ export interface AppDeps {
   manifestCache?: ManifestCache;
   /** Upload leases kept between chunks, shared with the listener that gives them back on request; absent: the app's own. */
   keptLeases?: KeptLeases;
+  /** Woken by main.ts's listener when another replica's upstream fetch ends; absent: this app's own. */
+  flightSignals?: FlightSignals;
   /** Token auth (BOLLARD_AUTH=token); absent: the API is open. */
   auth?: Auth;
   /**
@@ -56,7 +59,7 @@ export function createApp(deps: AppDeps): Express {
     hashers: new HasherCache({ threads: deps.options.hashThreads ?? defaultHashThreads() }),
     manifests: deps.manifestCache ?? new ManifestCache(),
     leases: deps.keptLeases ?? new KeptLeases(deps.pool),
-    proxy: proxies(deps.options.proxy) ? new Proxy(deps.options.proxy, (msg, fields) => deps.log.warn(msg, fields), proxyObserver(metrics)) : null,
+    proxy: proxies(deps.options.proxy) ? new Proxy(deps.options.proxy, (msg, fields) => deps.log.warn(msg, fields), proxyObserver(metrics), deps.flightSignals) : null,
   };
   preloadUi(); // a broken web UI source fails here, at start, not at its first visit
   const app = express();

@@ -20,6 +20,7 @@ import { createBlobStore } from './storage/index.ts';
 import { listenForChanges, type Listener } from './db/notify.ts';
 import { ManifestCache } from './registry/content/manifest-cache.ts';
 import { KeptLeases } from './registry/push/kept-leases.ts';
+import { FlightSignals } from './registry/proxy/signals.ts';
 import { startGcWorker } from './registry/gc/worker.ts';
 import { startRetentionWorker } from './registry/retention/worker.ts';
 import { startWebhookWorker } from './registry/events/webhooks.ts';
@@ -64,6 +65,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
     const manifestCache = new ManifestCache();
     const openPoolRef = pool;
     const keptLeases = new KeptLeases(pool);
+    const flightSignals = new FlightSignals();
     const listener = listenForChanges(
       databaseUrl,
       {
@@ -71,6 +73,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
         onState: (on) => manifestCache.setEnabled(on),
         onLeaseWanted: (id) => void keptLeases.giveBack(id),
         onHolder: (id) => keptLeases.setHolder(id),
+        onFetchEnded: (key) => flightSignals.wake(key),
       },
       log,
     );
@@ -78,7 +81,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
     await listener.ready;
     const auth = authConfig.mode === 'token' ? await createAuth(pool, authConfig, log) : undefined;
     const app = createApp({
-      pool, store, log, options: registryOptions(config), manifestCache, keptLeases,
+      pool, store, log, options: registryOptions(config), manifestCache, keptLeases, flightSignals,
       ...(auth ? { auth } : {}),
       ...(config.http.trustProxy !== undefined ? { trustProxy: config.http.trustProxy } : {}),
       limits, metrics, opsEndpoints: metricsAt === undefined,

@@ -1,13 +1,15 @@
 // Cross-replica signals on a dedicated LISTEN connection: the names of
 // repositories whose tags or manifests changed (sent inside the committing
 // transaction, so they arrive only for committed changes), and the ids of upload
-// sessions whose kept lease another request wants (src/registry/push/kept-leases.ts).
+// sessions whose kept lease another request wants (src/registry/push/kept-leases.ts),
+// and the pull-through fetches that ended (src/registry/proxy/flight.ts).
 // The same connection holds the process's upload-lease holder lock
 // (migrations/0007_upload_leases.sql): it lasts exactly as long as the connection.
 import { randomInt } from 'node:crypto';
 import pg from 'pg';
 import { sql, type CommonQueryMethods } from 'slonik';
 import type { Logger } from '../logger.ts';
+import { FETCH_CHANNEL } from './proxy-fetches.ts';
 import { HOLDER_LOCK_CLASS } from './uploads.ts';
 
 const CHANNEL = 'bollard_manifests';
@@ -26,6 +28,8 @@ export interface ListenerHandlers {
   onChange(repository: string): void;
   /** Another process wants this upload session's lease. */
   onLeaseWanted?(sessionId: string): void;
+  /** A pull-through fetch ended ('<kind> <key>', src/db/proxy-fetches.ts): its waiters look again. */
+  onFetchEnded?(key: string): void;
   /** true once listening; false whenever notifications may have been missed */
   onState(listening: boolean): void;
   /** The id of the holder lock this connection took; null when the connection (and so the lock) is lost. */
@@ -75,11 +79,13 @@ export function listenForChanges(url: string, handlers: ListenerHandlers, log: L
     c.on('notification', (n) => {
       if (n.channel === CHANNEL && n.payload) handlers.onChange(n.payload);
       if (n.channel === LEASE_CHANNEL && n.payload) handlers.onLeaseWanted?.(n.payload);
+      if (n.channel === FETCH_CHANNEL && n.payload) handlers.onFetchEnded?.(n.payload);
     });
     try {
       await c.connect();
       await c.query(`LISTEN ${CHANNEL}`);
       if (handlers.onLeaseWanted) await c.query(`LISTEN ${LEASE_CHANNEL}`);
+      if (handlers.onFetchEnded) await c.query(`LISTEN ${FETCH_CHANNEL}`);
       if (handlers.onHolder) handlers.onHolder(await holdLock(c));
       delay = 200;
       handlers.onState(true);

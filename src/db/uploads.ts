@@ -18,16 +18,21 @@ export const LEASE_SECONDS = 120;
 /** The advisory-lock class of lease holders (migrations/0007_upload_leases.sql). */
 export const HOLDER_LOCK_CLASS = 0x6c656173; // "leas"
 
+/** True when the process holding `holder` (a column naming a holder-lock id) no longer holds its lock: it died. */
+export function holderGone(holder: ReturnType<typeof sql.identifier>) {
+  return sql.fragment`(${holder} IS NOT NULL AND NOT EXISTS (
+  SELECT 1 FROM pg_locks l
+  WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    AND l.classid::bigint = ${HOLDER_LOCK_CLASS} AND l.objid::bigint = ${holder}))`;
+}
+
 /**
  * A session's lease is free when it was never taken or released, when it expired,
  * or when the process that holds it no longer holds its holder lock (it died).
  * The cheap tests come first: the lock table is read only for a lease still running.
  */
-const leaseFree = sql.fragment`(s.lease_until IS NULL OR s.lease_until < now() OR (s.lease_holder IS NOT NULL AND NOT EXISTS (
-  SELECT 1 FROM pg_locks l
-  WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
-    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-    AND l.classid::bigint = ${HOLDER_LOCK_CLASS} AND l.objid::bigint = s.lease_holder)))`;
+const leaseFree = sql.fragment`(s.lease_until IS NULL OR s.lease_until < now() OR ${holderGone(sql.identifier(['s', 'lease_holder']))})`;
 
 export async function insertSession(db: CommonQueryMethods, id: string, repositoryId: number, driverState: Buffer): Promise<void> {
   await db.query(sql.unsafe`

@@ -8,11 +8,14 @@ import type { Handler } from './route.ts';
 
 export const get: Handler = async (ctx, req, res, { name, arg }) => {
   const digest = parseDigest(arg);
-  const blob = await statBlob(ctx, name, digest).catch((err: unknown) => {
+  let blob = await statBlob(ctx, name, digest).catch((err: unknown) => {
     if (isProxied(ctx, name, err, 'BLOB_UNKNOWN')) return null;
     throw err;
   });
-  if (blob === null) return sendProxiedBlob(ctx, req, res, name, digest, (chunk) => writeChunk(res, chunk));
+  if (blob === null) {
+    if (await sendProxiedBlob(ctx, req, res, name, digest, (chunk) => writeChunk(res, chunk))) return;
+    blob = await statBlob(ctx, name, digest); // cached meanwhile: by another pull's fetch, or from another repository
+  }
   noteCachedBlob(ctx, name);
   res.setHeader('Docker-Content-Digest', blob.digest.text);
   const redirect = req.method === 'GET' ? await blobRedirect(ctx, blob) : null;

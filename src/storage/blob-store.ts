@@ -51,6 +51,12 @@ export interface BlobStore {
    */
   appendUpload(state: UploadState, body: Readable): Promise<UploadState>;
   readUpload(state: UploadState, range: ByteRange): Promise<Readable>;
+  /**
+   * Optional: reads what is already final of [range] of a staging that another
+   * process may still be appending to (possibly nothing yet); null when the staging
+   * is not there. The fs driver has it; S3 stages in parts readable only once complete.
+   */
+  followUpload?(uploadId: string, range: ByteRange): Promise<Readable | null>;
   /** Makes the staged bytes the object `key` (idempotent when it already exists) and drops the staging. */
   completeUpload(state: UploadState, key: BlobKey): Promise<void>;
   /** Drops a session's staged bytes; needs only state.uploadId, so sweeps can drop orphans. */

@@ -9,7 +9,7 @@
 // session's offset at once, so the session resumes where it was once there is room.
 import { mkdir, open, opendir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
   blobKey,
   StorageError,
@@ -21,7 +21,7 @@ import {
 } from './blob-store.ts';
 import { writeBuffered } from './buffered-io.ts';
 import { copyRange, failure, fsyncDir, ioError, isNotFound, openReadStream } from './fs-files.ts';
-import { AlignedBuffers, openDirect, writeDirect } from './direct-io.ts';
+import { AlignedBuffers, BLOCK, openDirect, writeDirect } from './direct-io.ts';
 import { objectPath, quarantinePath } from './keys.ts';
 import { seconds, WritePath, type WritePathStatus } from './write-path.ts';
 
@@ -175,6 +175,26 @@ export class FsBlobStore implements BlobStore {
 
   async readUpload(state: UploadState, range: ByteRange): Promise<Readable> {
     return openReadStream(this.stagingPath(state.uploadId), range);
+  }
+
+  /**
+   * An append writes in order, so what lies below the staging's end is final,
+   * except its last block while that may be a direct write's padding (direct-io.ts
+   * pads a write to the block, then cuts the file back): that block waits.
+   */
+  async followUpload(uploadId: string, range: ByteRange): Promise<Readable | null> {
+    const path = this.stagingPath(uploadId);
+    const size = await stat(path).then((s) => s.size, (err: unknown) => {
+      if (isNotFound(err)) return null;
+      throw ioError(err);
+    });
+    if (size === null) return null;
+    const end = Math.min(range.end, (size % BLOCK === 0 ? size - BLOCK : size) - 1);
+    if (end < range.start) return Readable.from([]);
+    return openReadStream(path, { start: range.start, end }).catch((err: unknown) => {
+      if (err instanceof StorageError && err.kind === 'not_found') return null; // committed or dropped meanwhile
+      throw err;
+    });
   }
 
   /**

@@ -84,6 +84,10 @@ export function instrumentStore(inner: BlobStore, observer: StorageObserver): Bl
       }
     };
   }
+  if (inner.followUpload) {
+    const followUpload = inner.followUpload.bind(inner);
+    store.followUpload = (uploadId: string, range: ByteRange) => timed('followUpload', () => followUpload(uploadId, range));
+  }
   if (inner.presignedUrl) {
     const presignedUrl = inner.presignedUrl.bind(inner);
     store.presignedUrl = (key: BlobKey) => timed('presignedUrl', () => presignedUrl(key));

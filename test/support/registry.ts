@@ -40,12 +40,13 @@ export const DEFAULT_OPTIONS: RegistryOptions = {
   pageSizeMax: 10_000,
 };
 
-export async function createTestRegistry(options: Partial<RegistryOptions> = {}): Promise<TestRegistry> {
+/** `wrapStore`: what the app is given instead of the run's store, e.g. one without an optional method. */
+export async function createTestRegistry(options: Partial<RegistryOptions> = {}, wrapStore: (store: BlobStore) => BlobStore = (s) => s): Promise<TestRegistry> {
   const db = await createTestDatabase();
   const pool = await openPool(db.url, { maximumPoolSize: 10 });
   await migrate(pool);
   const storage: StoreUnderTest = testStorageKind() === 's3' ? s3Store('http') : await fsStore();
-  const store = storage.store;
+  const store = wrapStore(storage.store);
   const log = createLogger(process.env.TEST_LOG === '1' ? 'debug' : 'silent');
   const deps = { pool, store, log, options: { ...DEFAULT_OPTIONS, ...options } };
   // token mode (the `token` project): token auth on, requests go through a token-aware client

@@ -2,7 +2,7 @@
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 
-export async function countRows(pool: DatabasePool, table: 'blobs' | 'repository_blobs' | 'manifests' | 'tags' | 'upload_sessions' | 'events' | 'repositories' | 'manifest_absent'): Promise<number> {
+export async function countRows(pool: DatabasePool, table: 'blobs' | 'repository_blobs' | 'manifests' | 'tags' | 'upload_sessions' | 'events' | 'repositories' | 'manifest_absent' | 'proxy_fetches'): Promise<number> {
   return pool.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*)::int8 AS n FROM ${sql.identifier([table])}`);
 }
 

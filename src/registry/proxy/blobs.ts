@@ -36,6 +36,12 @@ export async function openUpstreamBlob(proxy: Proxy, name: RepoName, digest: Dig
   return { size: length !== null && /^\d+$/.test(length) ? Number(length) : null, response: res };
 }
 
+/** Where the single-flight (flight.ts) follows the fetch: the staging's id, and the bytes received. */
+export interface Staging {
+  uploadId: string;
+  received(bytes: number): void;
+}
+
 /**
  * Streams the upstream body to `send` while storing it, and commits the blob once
  * verified; `send` is then given the held-back last chunk. When the client goes
@@ -43,7 +49,7 @@ export async function openUpstreamBlob(proxy: Proxy, name: RepoName, digest: Dig
  * with an UNAVAILABLE error when the upstream breaks off, stalls or sends other
  * bytes than the digest names; nothing is committed then.
  */
-export async function cacheBlob(ctx: RegistryContext, name: RepoName, digest: Digest, blob: UpstreamBlob, send: (chunk: Buffer) => Promise<void>): Promise<void> {
+export async function cacheBlob(ctx: RegistryContext, name: RepoName, digest: Digest, blob: UpstreamBlob, send: (chunk: Buffer) => Promise<void>, staging?: Staging): Promise<void> {
   const res = blob.response;
   const observer = ctx.proxy?.observer;
   const prefix = ctx.proxy?.route(name)?.upstream.prefix ?? '';
@@ -62,6 +68,7 @@ export async function cacheBlob(ctx: RegistryContext, name: RepoName, digest: Di
     transform(chunk: Buffer, _enc, done) {
       guard.touch();
       observer?.received(prefix, chunk.length);
+      staging?.received(chunk.length);
       const previous = held;
       held = chunk;
       if (!previous) return done(null, chunk);
@@ -74,7 +81,7 @@ export async function cacheBlob(ctx: RegistryContext, name: RepoName, digest: Di
     if (err) upstreamFailure = err;
   });
   try {
-    await monolithicUpload(ctx, name, digest, tee);
+    await monolithicUpload(ctx, name, digest, tee, staging?.uploadId);
   } catch (err) {
     guard.stop();
     upstream.destroy();

@@ -13,6 +13,8 @@ import { RegistryError } from '../../errors/codes.ts';
 import type { Reference, RepoName } from '../../shared/names.ts';
 import type { RegistryContext } from '../context.ts';
 import { getManifest, putManifest, type StoredManifest } from '../content/manifests.ts';
+import { singleFlight } from './flight.ts';
+import { confirmTag, tagFresh } from './freshness.ts';
 import type { Proxy } from './proxy.ts';
 import { ACCEPT, keepsCached } from './revalidate.ts';
 import { stallGuard, upstreamStatusError, type UpstreamClient, type UpstreamResponse } from './upstream.ts';
@@ -43,19 +45,34 @@ type Found = { manifest: StoredManifest; result: 'hit' | 'miss' | 'stale' };
 async function resolve(ctx: RegistryContext, proxy: Proxy, client: UpstreamClient, remote: string, name: RepoName, ref: Reference): Promise<Found> {
   const cached = await localManifest(ctx, name, ref);
   if (ref.kind === 'digest') {
-    return cached ? { manifest: cached, result: 'hit' } : { manifest: await fetchManifest(ctx, proxy, client, remote, name, ref), result: 'miss' };
+    if (cached) return { manifest: cached, result: 'hit' };
+    return once(ctx, name, ref, async () => ({ manifest: await fetchManifest(ctx, proxy, client, remote, name, ref), result: 'miss' }));
   }
-  if (cached && proxy.isFresh(name, ref.tag)) return { manifest: cached, result: 'hit' };
-  try {
-    const same = cached !== null && (await keepsCached(client, remote, ref.tag, cached.digest));
-    const found: Found = same ? { manifest: cached, result: 'hit' } : { manifest: await fetchManifest(ctx, proxy, client, remote, name, ref), result: 'miss' };
-    proxy.confirm(name, ref.tag);
-    return found;
-  } catch (err) {
-    if (!cached || !unreachable(err)) throw err;
-    proxy.warn('serving a stale cached tag: the upstream could not revalidate it', { repository: name, tag: ref.tag, digest: cached.digest, reason: (err as Error).message });
-    return { manifest: cached, result: 'stale' };
-  }
+  if (cached && (await tagFresh(ctx, proxy, name, ref.tag))) return { manifest: cached, result: 'hit' };
+  return once(ctx, name, ref, async () => {
+    try {
+      const same = cached !== null && (await keepsCached(client, remote, ref.tag, cached.digest));
+      const found: Found = same ? { manifest: cached, result: 'hit' } : { manifest: await fetchManifest(ctx, proxy, client, remote, name, ref), result: 'miss' };
+      await confirmTag(ctx, proxy, name, ref.tag);
+      return found;
+    } catch (err) {
+      if (!cached || !unreachable(err)) throw err;
+      proxy.warn('serving a stale cached tag: the upstream could not revalidate it', { repository: name, tag: ref.tag, digest: cached.digest, reason: (err as Error).message });
+      return { manifest: cached, result: 'stale' };
+    }
+  });
+}
+
+/**
+ * Asks the upstream once however many pull the same reference at the same time,
+ * on any replica (flight.ts): the others wait for that fetch and read the cache.
+ */
+function once(ctx: RegistryContext, name: RepoName, ref: Reference, fetch: () => Promise<Found>): Promise<Found> {
+  const key = `${name}${ref.kind === 'tag' ? `:${ref.tag}` : `@${ref.digest.text}`}`;
+  return singleFlight(ctx, 'manifest', key, name, fetch, async () => {
+    const manifest = await localManifest(ctx, name, ref);
+    return manifest ? { manifest, result: 'hit' } : null;
+  });
 }
 
 async function localManifest(ctx: RegistryContext, name: RepoName, ref: Reference): Promise<StoredManifest | null> {

@@ -1,9 +1,11 @@
 // The pull-through cache's state in this process: one client per upstream (each
-// with its token cache), and when each cached tag was last confirmed upstream.
+// with its token cache), and when each cached tag was last confirmed upstream, as
+// far as this process knows (the database has it for all: freshness.ts).
 // Cached content itself is ordinary rows and objects; nothing here is needed to
-// serve it, so a restart only means each tag is revalidated once more.
+// serve it.
 import type { RepoName } from '../../shared/names.ts';
 import { claimName, MIRROR_LABEL, routeName, type Claim, type ProxyOptions, type Routed } from './options.ts';
+import { FlightSignals } from './signals.ts';
 import { UpstreamClient } from './upstream.ts';
 
 export type ProxyLog = (msg: string, fields: Record<string, unknown>) => void;
@@ -25,11 +27,14 @@ export class Proxy {
   readonly options: ProxyOptions;
   readonly warn: ProxyLog;
   readonly observer: ProxyObserver;
+  /** Wakes pulls waiting for a fetch of another (src/registry/proxy/flight.ts). */
+  readonly signals: FlightSignals;
   private readonly clients = new Map<string, UpstreamClient>();
   private readonly confirmed = new Map<string, number>();
 
-  constructor(options: ProxyOptions, warn: ProxyLog, observer: ProxyObserver = UNOBSERVED) {
+  constructor(options: ProxyOptions, warn: ProxyLog, observer: ProxyObserver = UNOBSERVED, signals = new FlightSignals()) {
     this.options = options;
+    this.signals = signals;
     this.warn = warn;
     this.observer = observer;
     for (const u of options.upstreams) this.clients.set(u.prefix, new UpstreamClient(u, u.timeoutMs ?? options.timeoutMs));
@@ -52,14 +57,19 @@ export class Proxy {
   /** True while the tag was confirmed upstream less than its upstream's tag TTL ago. */
   isFresh(name: RepoName, tag: string): boolean {
     const at = this.confirmed.get(`${name}:${tag}`);
-    const ttl = this.route(name)?.upstream.tagTtlSeconds ?? this.options.tagTtlSeconds;
-    return at !== undefined && Date.now() - at < ttl * 1000;
+    return at !== undefined && Date.now() - at < this.tagTtlMs(name);
   }
 
-  confirm(name: RepoName, tag: string): void {
+  /** How long a cached tag of `name` is served before it is revalidated: its upstream's TTL, else the section's. */
+  tagTtlMs(name: RepoName): number {
+    return (this.route(name)?.upstream.tagTtlSeconds ?? this.options.tagTtlSeconds) * 1000;
+  }
+
+  /** The upstream confirmed the tag `at` (now, or when another replica did: freshness.ts). */
+  confirm(name: RepoName, tag: string, at = Date.now()): void {
     const key = `${name}:${tag}`;
-    this.confirmed.delete(key); // re-inserted last: the map's order is the age order
-    this.confirmed.set(key, Date.now());
+    this.confirmed.delete(key); // re-inserted last: the map's order is (about) the age order
+    this.confirmed.set(key, at);
     if (this.confirmed.size > MAX_CONFIRMED) this.confirmed.delete(this.confirmed.keys().next().value as string);
   }
 }

@@ -258,10 +258,11 @@ async function cancelRow(ctx: RegistryContext, row: sessions.SessionRow): Promis
 /**
  * A whole blob in one request (POST ?digest= with a body). No session row is
  * needed: the staging exists only for this request, and a crash leaves only
- * unreferenced staged bytes for the sweeper.
+ * unreferenced staged bytes for the sweeper. The pull-through cache names the
+ * staging (`uploadId`) so that other pulls of the blob can follow it.
  */
-export async function monolithicUpload(ctx: RegistryContext, name: RepoName, digest: Digest, body: Readable): Promise<void> {
-  const state = await ctx.store.startUpload(randomUUID());
+export async function monolithicUpload(ctx: RegistryContext, name: RepoName, digest: Digest, body: Readable, uploadId: string = randomUUID()): Promise<void> {
+  const state = await ctx.store.startUpload(uploadId);
   try {
     const hasher = ctx.hashers.create(digest.algorithm);
     const staged = await appendHashed(ctx, state, startHashing(body, hasher), new AbortController().signal); // no session, no lease

@@ -21,7 +21,7 @@ beforeEach(async () => {
 });
 
 const policy = (glob: string, p: { keepLast?: number; keepRegex?: string; untagged?: number }) =>
-  upsertPolicy(reg.pool, { repositoryGlob: glob, keepLast: p.keepLast ?? null, keepRegex: p.keepRegex ?? null, untaggedDelaySeconds: p.untagged ?? null });
+  upsertPolicy(reg.pool, { repositoryGlob: glob, keepLast: p.keepLast ?? null, keepRegex: p.keepRegex ?? null, untaggedDelaySeconds: p.untagged ?? null, unpulledDelaySeconds: null });
 
 async function pushTags(repo: string, tags: string[]): Promise<Map<string, Blob>> {
   await pushLayers(reg.app, repo);

@@ -76,7 +76,7 @@ export function buildProgram(run: Runners): Command {
   policy.command('add <repository-glob>')
     .description("set the glob's policy (replacing it): delete the tags no rule keeps (the N most recently pushed, those whose whole name matches RE, those pushed or pulled within --unpulled-for); delete manifests left untagged for DURATION, or untagged and unpulled for --unpulled-for (durations: 3600, 90m, 24h, 7d)")
     .addOption(new Option('--keep-last <N>', 'tags to keep, newest first'))
-    .addOption(new Option('--keep-regex <RE>', 'tags kept whatever their age (needs --keep-last)'))
+    .addOption(new Option('--keep-regex <RE>', 'tags kept whatever their age (needs --keep-last or --unpulled-for)'))
     .addOption(new Option('--untagged-after <DURATION>', 'delete manifests untagged this long'))
     .addOption(new Option('--unpulled-for <DURATION>', 'delete tags and manifests neither pushed nor pulled this long (eviction of a pull-through cache)'))
     .action((glob: string, o: { keepLast?: string; keepRegex?: string; untaggedAfter?: string; unpulledFor?: string }) => {

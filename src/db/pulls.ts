@@ -29,7 +29,7 @@ export async function recordPulls(db: CommonQueryMethods, pulls: readonly PullRe
     counted AS (
       SELECT id, at FROM pulled
       UNION ALL
-      SELECT c.parent_id, p.at FROM pulled p JOIN manifest_children c ON c.child_id = p.id)
+      SELECT c.parent_id, p.at FROM pulled p JOIN manifest_children c ON c.child_id = p.id),
     -- rows locked in id order, as every writer of manifests locks them: no deadlock with a push or a retention pass
     locked AS (
       SELECT m.id FROM manifests m WHERE m.id IN (SELECT id FROM counted) ORDER BY m.id FOR UPDATE)

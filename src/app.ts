@@ -16,6 +16,7 @@ import type { RegistryContext, RegistryOptions } from './registry/context.ts';
 import { HasherCache } from './registry/push/hasher-cache.ts';
 import { KeptLeases } from './registry/push/kept-leases.ts';
 import { ManifestCache } from './registry/content/manifest-cache.ts';
+import type { PullRecorder } from './registry/content/pulls.ts';
 import type { ProxyOptions } from './registry/proxy/options.ts';
 import { Proxy } from './registry/proxy/proxy.ts';
 import type { FlightSignals } from './registry/proxy/signals.ts';
@@ -48,6 +49,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** false when /metrics and the probes are served on a listener of their own (BOLLARD_METRICS_LISTEN). */
   opsEndpoints?: boolean;
+  /** Counts manifest pulls (flushed by its owner); absent: pulls are not recorded. */
+  pulls?: PullRecorder;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -60,6 +63,7 @@ export function createApp(deps: AppDeps): Express {
     manifests: deps.manifestCache ?? new ManifestCache(),
     leases: deps.keptLeases ?? new KeptLeases(deps.pool),
     proxy: proxies(deps.options.proxy) ? new Proxy(deps.options.proxy, (msg, fields) => deps.log.warn(msg, fields), proxyObserver(metrics), deps.flightSignals) : null,
+    pulls: deps.pulls ?? null,
   };
   preloadUi(); // a broken web UI source fails here, at start, not at its first visit
   const app = express();

@@ -19,6 +19,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { createBlobStore } from './storage/index.ts';
 import { listenForChanges, type Listener } from './db/notify.ts';
 import { ManifestCache } from './registry/content/manifest-cache.ts';
+import { PullRecorder } from './registry/content/pulls.ts';
 import { KeptLeases } from './registry/push/kept-leases.ts';
 import { FlightSignals } from './registry/proxy/signals.ts';
 import { startGcWorker } from './registry/gc/worker.ts';
@@ -79,12 +80,14 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
     );
     // leases taken before the holder lock is held name no holder, and outlive a crash by their full length
     await listener.ready;
+    const pulls = new PullRecorder(pool, log);
+    pulls.start();
     const auth = authConfig.mode === 'token' ? await createAuth(pool, authConfig, log) : undefined;
     const app = createApp({
       pool, store, log, options: registryOptions(config), manifestCache, keptLeases, flightSignals,
       ...(auth ? { auth } : {}),
       ...(config.http.trustProxy !== undefined ? { trustProxy: config.http.trustProxy } : {}),
-      limits, metrics, opsEndpoints: metricsAt === undefined,
+      limits, metrics, opsEndpoints: metricsAt === undefined, pulls,
     });
     const tlsPair = tls ? await loadTlsPair(tls) : undefined;
     const server = await listen(app, address, limits, tlsPair);
@@ -117,7 +120,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Runni
         opsServer?.close();
         opsServer?.closeAllConnections();
         // the listener goes last: its connection vouches for the leases of uploads still finishing
-        await shutdown(server, openPoolRef, embedded, log, keptLeases, listener);
+        await shutdown(server, openPoolRef, embedded, log, { keptLeases, listener, pulls });
       },
     };
   } catch (err) {
@@ -157,7 +160,10 @@ function addressPort(server: Server): number {
 }
 
 /** Stop accepting, let in-flight requests finish, then close the pool and the embedded database. */
-async function shutdown(server: Server, pool: DatabasePool, embedded: EmbeddedDatabase | null, log: Logger, keptLeases: KeptLeases, listener: Listener): Promise<void> {
+async function shutdown(
+  server: Server, pool: DatabasePool, embedded: EmbeddedDatabase | null, log: Logger,
+  { keptLeases, listener, pulls }: { keptLeases: KeptLeases; listener: Listener; pulls: PullRecorder },
+): Promise<void> {
   log.info('shutting down');
   await new Promise<void>((resolve) => {
     server.close(() => resolve());
@@ -165,6 +171,7 @@ async function shutdown(server: Server, pool: DatabasePool, embedded: EmbeddedDa
   });
   // after the last request: another replica may continue these sessions at once
   await keptLeases.close();
+  await pulls.stop(); // the pulls of the last seconds, counted before the pool closes
   await listener.close();
   await pool.end();
   await embedded?.stop();

@@ -1,13 +1,13 @@
 // The workloads, each run the same way against any registry URL.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { call, pull, pushBuffer, pushChunked, pushMonolithic, putManifest } from './client.ts';
 import type { DataFile } from './files.ts';
 import { makeRandomFile } from './files.ts';
+import { OCI_MANIFEST, ociManifest, sha256, smallConfig } from './image.ts';
 import { receive, sendChunked, sendMonolithic } from './transfer.ts';
 
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t0 = process.hrtime.bigint();
@@ -54,24 +54,13 @@ export async function makeFiles(dir: string, count: number, size: number): Promi
   return out;
 }
 
-function sha256(b: Buffer): string {
-  return `sha256:${createHash('sha256').update(b).digest('hex')}`;
-}
-
 /** Pushes a small image (config + one layer + manifest) and tags it; returns the manifest digest. */
 export async function pushImage(url: string, repo: string, tag: string): Promise<{ manifest: Buffer; layerDigest: string }> {
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
+  const config = smallConfig();
   const layer = randomBytes(4096);
   await pushBuffer(url, repo, config, sha256(config));
   await pushBuffer(url, repo, layer, sha256(layer));
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer), size: layer.length }],
-    }),
-  );
+  const manifest = ociManifest(config, [{ digest: sha256(layer), size: layer.length }]);
   await putManifest(url, repo, tag, manifest, OCI_MANIFEST);
   return { manifest, layerDigest: sha256(layer) };
 }

@@ -74,15 +74,17 @@ export function buildProgram(run: Runners): Command {
     .action((o: Flags) => run.retention(parseRetentionArgs(flagArgs(o))));
   const policy = retention.command('policy').description('the retention policies of repository globs');
   policy.command('add <repository-glob>')
-    .description("set the glob's policy (replacing it): keep the N most recently pushed tags and those whose whole name matches RE, delete the others; delete manifests left untagged for DURATION (e.g. 3600, 90m, 24h, 7d)")
+    .description("set the glob's policy (replacing it): delete the tags no rule keeps (the N most recently pushed, those whose whole name matches RE, those pushed or pulled within --unpulled-for); delete manifests left untagged for DURATION, or untagged and unpulled for --unpulled-for (durations: 3600, 90m, 24h, 7d)")
     .addOption(new Option('--keep-last <N>', 'tags to keep, newest first'))
-    .addOption(new Option('--keep-regex <RE>', 'tags kept whatever their age (needs --keep-last)'))
+    .addOption(new Option('--keep-regex <RE>', 'tags kept whatever their age (needs --keep-last or --unpulled-for)'))
     .addOption(new Option('--untagged-after <DURATION>', 'delete manifests untagged this long'))
-    .action((glob: string, o: { keepLast?: string; keepRegex?: string; untaggedAfter?: string }) => {
+    .addOption(new Option('--unpulled-for <DURATION>', 'delete tags and manifests neither pushed nor pulled this long (eviction of a pull-through cache)'))
+    .action((glob: string, o: { keepLast?: string; keepRegex?: string; untaggedAfter?: string; unpulledFor?: string }) => {
       const args = ['policy', 'add', glob];
       if (o.keepLast !== undefined) args.push('--keep-last', o.keepLast);
       if (o.keepRegex !== undefined) args.push('--keep-regex', o.keepRegex);
       if (o.untaggedAfter !== undefined) args.push('--untagged-after', o.untaggedAfter);
+      if (o.unpulledFor !== undefined) args.push('--unpulled-for', o.unpulledFor);
       return run.retention(parseRetentionArgs(args));
     });
   policy.command('remove <repository-glob>').description("remove the glob's policy").action((glob: string) => run.retention(parseRetentionArgs(['policy', 'remove', glob])));

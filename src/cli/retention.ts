@@ -47,7 +47,7 @@ function parsePolicyArgs(args: readonly string[]): RetentionCommand {
   if (!glob) throw new UsageError('expected <repository-glob>');
   validated(() => checkGlob(glob));
   if (verb === 'remove') return { verb: 'policy-remove', glob };
-  const policy: Omit<RetentionPolicy, 'id'> = { repositoryGlob: glob, keepLast: null, keepRegex: null, untaggedDelaySeconds: null };
+  const policy: Omit<RetentionPolicy, 'id'> = { repositoryGlob: glob, keepLast: null, keepRegex: null, untaggedDelaySeconds: null, unpulledDelaySeconds: null };
   for (let i = 0; i < rest.length; i += 2) {
     const [flag, value] = [rest[i], rest[i + 1]];
     if (value === undefined) throw new UsageError(`${flag} needs a value`);
@@ -56,13 +56,14 @@ function parsePolicyArgs(args: readonly string[]): RetentionCommand {
       policy.keepLast = Number(value);
     } else if (flag === '--keep-regex') policy.keepRegex = validated(() => checkTagRegex(value));
     else if (flag === '--untagged-after') policy.untaggedDelaySeconds = parseDuration(value);
+    else if (flag === '--unpulled-for') policy.unpulledDelaySeconds = parseDuration(value);
     else throw new UsageError(`unknown option "${flag}"`);
   }
-  if (policy.keepRegex !== null && policy.keepLast === null) {
-    throw new UsageError('--keep-regex exempts tags from --keep-last; give --keep-last too (0 keeps only matching tags)');
+  if (policy.keepRegex !== null && policy.keepLast === null && policy.unpulledDelaySeconds === null) {
+    throw new UsageError('--keep-regex exempts tags from --keep-last and --unpulled-for; give one of them too (--keep-last 0 keeps only matching tags)');
   }
-  if (policy.keepLast === null && policy.untaggedDelaySeconds === null) {
-    throw new UsageError('a policy needs --keep-last or --untagged-after (or both)');
+  if (policy.keepLast === null && policy.untaggedDelaySeconds === null && policy.unpulledDelaySeconds === null) {
+    throw new UsageError('a policy needs --keep-last, --untagged-after or --unpulled-for');
   }
   return { verb: 'policy-add', policy };
 }
@@ -108,6 +109,7 @@ function formatPolicy(p: RetentionPolicy): string {
     p.keepLast === null ? null : `keep-last=${p.keepLast}`,
     p.keepRegex === null ? null : `keep-regex=${p.keepRegex}`,
     p.untaggedDelaySeconds === null ? null : `untagged-after=${p.untaggedDelaySeconds}s`,
+    p.unpulledDelaySeconds === null ? null : `unpulled-for=${p.unpulledDelaySeconds}s`,
   ];
   return `${p.repositoryGlob}\t${parts.filter((x) => x !== null).join(' ')}\n`;
 }

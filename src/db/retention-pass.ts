@@ -25,14 +25,26 @@ export async function listRepositoryNames(db: CommonQueryMethods) {
 const TagRow = z.object({ name: z.string(), manifest_id: z.number(), digest: z.string(), stamp: z.string() });
 export type TagRow = z.infer<typeof TagRow>;
 
-/** The repository's tags after the `skip` most recently pushed (ties: by name). */
-export async function tagsBeyond(db: CommonQueryMethods, repositoryId: number, skip: number): Promise<readonly TagRow[]> {
+/**
+ * The repository's tags no rule of the two keeps (a null rule keeps none): beyond the `keepLast` most
+ * recently pushed (ties: by name), and neither pushed nor pulled (their manifest) for `unpulledSeconds`.
+ * Newest push first.
+ */
+export async function tagCandidates(
+  db: CommonQueryMethods,
+  repositoryId: number,
+  rules: { keepLast: number | null; unpulledSeconds: number | null },
+): Promise<readonly TagRow[]> {
   return db.any(sql.type(TagRow)`
-    SELECT t.name, t.manifest_id, m.digest, t.updated_at::text AS stamp
-    FROM tags t JOIN manifests m ON m.id = t.manifest_id
-    WHERE t.repository_id = ${repositoryId}
-    ORDER BY t.updated_at DESC, t.name
-    OFFSET ${skip}`);
+    SELECT name, manifest_id, digest, stamp FROM (
+      SELECT t.name, t.manifest_id, m.digest, t.updated_at, t.updated_at::text AS stamp,
+             row_number() OVER (ORDER BY t.updated_at DESC, t.name) AS rank,
+             greatest(t.updated_at, m.last_pulled_at) AS last_used
+      FROM tags t JOIN manifests m ON m.id = t.manifest_id
+      WHERE t.repository_id = ${repositoryId}) x
+    WHERE (${rules.keepLast}::int IS NULL OR rank > ${rules.keepLast}::int)
+      AND (${rules.unpulledSeconds}::bigint IS NULL OR last_used <= now() - ${rules.unpulledSeconds}::bigint * interval '1 second')
+    ORDER BY updated_at DESC, name`);
 }
 
 const ManifestRef = z.object({ id: z.number(), digest: z.string() });
@@ -52,9 +64,29 @@ export async function untaggedManifests(db: CommonQueryMethods, repositoryId: nu
     ORDER BY m.id`);
 }
 
+/**
+ * Manifests neither pushed nor pulled for `delaySeconds` that nothing references once the tags in
+ * `goingTags` are gone (no other tag, no index), except referrers whose subject is in the repository.
+ */
+export async function unpulledManifests(db: CommonQueryMethods, repositoryId: number, delaySeconds: number, goingTags: string[], only: number[] | null = null) {
+  return db.any(sql.type(ManifestRef)`
+    SELECT m.id, m.digest FROM manifests m
+    WHERE m.repository_id = ${repositoryId}
+      AND greatest(m.created_at, m.last_pulled_at) <= now() - ${delaySeconds} * interval '1 second'
+      AND m.refcount = (SELECT count(*) FROM tags t WHERE t.repository_id = m.repository_id AND t.manifest_id = m.id
+                                                      AND t.name = ANY(${sql.array(goingTags, 'text')}))
+      AND (${only === null} OR m.id = ANY(${sql.array(only ?? [], 'int8')}))
+      AND NOT EXISTS (SELECT 1 FROM manifests s
+                      WHERE s.repository_id = m.repository_id AND s.digest = m.subject_digest)
+    ORDER BY m.id`);
+}
+
+/** Locks the tags (by name); `idle`: seconds since the tag was pushed or its manifest pulled. */
 export async function lockTags(db: CommonQueryMethods, repositoryId: number, names: string[]) {
-  return db.any(sql.type(z.object({ name: z.string(), manifest_id: z.number(), stamp: z.string() }))`
-    SELECT name, manifest_id, updated_at::text AS stamp FROM tags
+  return db.any(sql.type(z.object({ name: z.string(), manifest_id: z.number(), stamp: z.string(), idle: z.number() }))`
+    SELECT name, manifest_id, updated_at::text AS stamp,
+           extract(epoch FROM now() - greatest(updated_at, (SELECT last_pulled_at FROM manifests m WHERE m.id = t.manifest_id)))::float8 AS idle
+    FROM tags t
     WHERE repository_id = ${repositoryId} AND name = ANY(${sql.array(names, 'text')})
     ORDER BY name FOR UPDATE`);
 }

@@ -1,4 +1,4 @@
-// Retention policies and immutable-tag rules (migrations/0006_retention.sql).
+// Retention policies and immutable-tag rules (migrations/0006_retention.sql, 0010_last_pulled.sql).
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import type { ImmutableRule, RetentionPolicy } from '../shared/policies.ts';
@@ -9,11 +9,12 @@ const PolicyRow = z.object({
   keep_last: z.number().nullable(),
   keep_regex: z.string().nullable(),
   untagged_delay_seconds: z.number().nullable(),
+  unpulled_delay_seconds: z.number().nullable(),
 });
 
 export async function listPolicies(db: CommonQueryMethods): Promise<RetentionPolicy[]> {
   const rows = await db.any(sql.type(PolicyRow)`
-    SELECT id, repository_glob, keep_last, keep_regex, untagged_delay_seconds
+    SELECT id, repository_glob, keep_last, keep_regex, untagged_delay_seconds, unpulled_delay_seconds
     FROM retention_policies ORDER BY repository_glob`);
   return rows.map((r) => ({
     id: r.id,
@@ -21,17 +22,18 @@ export async function listPolicies(db: CommonQueryMethods): Promise<RetentionPol
     keepLast: r.keep_last,
     keepRegex: r.keep_regex,
     untaggedDelaySeconds: r.untagged_delay_seconds,
+    unpulledDelaySeconds: r.unpulled_delay_seconds,
   }));
 }
 
 /** Creates the glob's policy, or replaces it: one policy per glob. */
 export async function upsertPolicy(db: CommonQueryMethods, p: Omit<RetentionPolicy, 'id'>): Promise<void> {
   await db.query(sql.unsafe`
-    INSERT INTO retention_policies (repository_glob, keep_last, keep_regex, untagged_delay_seconds)
-    VALUES (${p.repositoryGlob}, ${p.keepLast}, ${p.keepRegex}, ${p.untaggedDelaySeconds})
+    INSERT INTO retention_policies (repository_glob, keep_last, keep_regex, untagged_delay_seconds, unpulled_delay_seconds)
+    VALUES (${p.repositoryGlob}, ${p.keepLast}, ${p.keepRegex}, ${p.untaggedDelaySeconds}, ${p.unpulledDelaySeconds})
     ON CONFLICT (repository_glob) DO UPDATE SET
       keep_last = EXCLUDED.keep_last, keep_regex = EXCLUDED.keep_regex,
-      untagged_delay_seconds = EXCLUDED.untagged_delay_seconds`);
+      untagged_delay_seconds = EXCLUDED.untagged_delay_seconds, unpulled_delay_seconds = EXCLUDED.unpulled_delay_seconds`);
 }
 
 export async function removePolicy(db: CommonQueryMethods, glob: string): Promise<boolean> {

@@ -33,7 +33,11 @@ export const get: Handler = async (ctx, req, res, { name, arg }) => {
   res.setHeader('Content-Length', m.content.length);
   if (proxied?.stale) res.setHeader('Warning', '110 bollard "Response is Stale: the upstream could not revalidate the tag"');
   if (req.method === 'HEAD') res.end();
-  else res.end(m.content);
+  else {
+    // HEAD is not a pull (as on Docker Hub): clients check tags with it without fetching
+    ctx.pulls?.record(name, m.digest);
+    res.end(m.content);
+  }
 };
 
 export const put: Handler = async (ctx, req, res, { name, arg }) => {

@@ -3,6 +3,7 @@ import type { BlobStore } from '../storage/blob-store.ts';
 import type { HasherCache } from './push/hasher-cache.ts';
 import type { KeptLeases } from './push/kept-leases.ts';
 import type { ManifestCache } from './content/manifest-cache.ts';
+import type { PullRecorder } from './content/pulls.ts';
 import type { ProxyOptions } from './proxy/options.ts';
 import type { Proxy } from './proxy/proxy.ts';
 
@@ -31,4 +32,6 @@ export interface RegistryContext {
   options: RegistryOptions;
   /** The pull-through cache, when options.proxy names upstreams. */
   proxy?: Proxy | null;
+  /** Where manifest pulls are counted for eviction by last pull; absent: not counted. */
+  pulls?: PullRecorder | null;
 }

@@ -10,6 +10,12 @@ export interface RetentionPolicy {
   keepRegex: string | null;
   /** null: untagged manifests are kept */
   untaggedDelaySeconds: number | null;
+  /**
+   * null: nothing is deleted for not being pulled. Otherwise tags whose manifest was neither pulled
+   * nor (the tag) pushed for this long, unless another rule keeps them, then the manifests left
+   * untagged and unpulled as long: the eviction of a pull-through cache.
+   */
+  unpulledDelaySeconds: number | null;
 }
 
 export interface ImmutableRule {

@@ -9,7 +9,7 @@ interface RepoView {
   tags: TagView[];
   truncated: boolean;
   canDelete: boolean;
-  retention: { repositoryGlob: string; keepLast: number | null; keepRegex: string | null; untaggedDelaySeconds: number | null } | null;
+  retention: { repositoryGlob: string; keepLast: number | null; keepRegex: string | null; untaggedDelaySeconds: number | null; unpulledDelaySeconds: number | null } | null;
   immutable: Array<{ id: number; repositoryGlob: string; tagPattern: string }>;
 }
 interface EventView {
@@ -136,6 +136,7 @@ function policies(main: HTMLElement, view: RepoView): void {
   else {
     const list = h('ul', {}, h('li', {}, `Policy for repositories “${r.repositoryGlob}”`));
     if (r.keepLast !== null) list.append(h('li', {}, `Keeps the ${r.keepLast} most recently pushed tags`));
+    if (r.unpulledDelaySeconds !== null) list.append(h('li', {}, `Deletes tags and untagged manifests neither pushed nor pulled for ${r.unpulledDelaySeconds} s`));
     if (r.keepRegex !== null) list.append(h('li', {}, `Always keeps tags matching /${r.keepRegex}/`));
     list.append(h('li', {}, r.untaggedDelaySeconds === null ? 'Keeps untagged manifests' : `Deletes untagged manifests after ${r.untaggedDelaySeconds} s`));
     main.append(list);

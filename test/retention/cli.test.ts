@@ -23,8 +23,10 @@ describe('arguments are validated before anything is stored', () => {
     [['policy', 'add', 'team/*', '--keep-last', 'three'], /invalid --keep-last/],
     [['policy', 'add', 'team/*', '--untagged-after', '1w'], /invalid duration "1w"/],
     [['policy', 'add', 'team/*', '--untagged-after'], /--untagged-after needs a value/],
-    [['policy', 'add', 'team/*', '--keep-regex', 'v.*'], /give --keep-last too/],
-    [['policy', 'add', 'team/*'], /needs --keep-last or --untagged-after/],
+    [['policy', 'add', 'team/*', '--keep-regex', 'v.*'], /give one of them too/],
+    [['policy', 'add', 'team/*', '--keep-regex', 'v.*', '--untagged-after', '1d'], /give one of them too/],
+    [['policy', 'add', 'team/*'], /needs --keep-last, --untagged-after or --unpulled-for/],
+    [['policy', 'add', 'team/*', '--unpulled-for', '30 days'], /invalid duration "30 days"/],
     [['policy', 'add', 'team/*', '--keep', '1'], /unknown option "--keep"/],
     [['policy', 'add'], /expected <repository-glob>/],
     [['policy', 'frobnicate'], /unknown retention policy command/],
@@ -71,7 +73,9 @@ describe('executing the commands', () => {
     expect(await run(['policy', 'add', 'team/**', '--keep-last', '10', '--keep-regex', 'v[0-9.]+', '--untagged-after', '24h'])).toBe('set the retention policy of team/**\n');
     await run(['policy', 'add', 'ci/*', '--untagged-after', '3600']);
     await run(['policy', 'add', 'ci/*', '--keep-last', '0']);
-    expect(await run(['policy', 'list'])).toBe('ci/*\tkeep-last=0\nteam/**\tkeep-last=10 keep-regex=v[0-9.]+ untagged-after=86400s\n');
+    await run(['policy', 'add', 'hub/**', '--unpulled-for', '30d', '--keep-regex', 'stable']);
+    expect(await run(['policy', 'list'])).toBe('ci/*\tkeep-last=0\nhub/**\tkeep-regex=stable unpulled-for=2592000s\nteam/**\tkeep-last=10 keep-regex=v[0-9.]+ untagged-after=86400s\n');
+    await run(['policy', 'remove', 'hub/**']);
     expect(await run(['policy', 'remove', 'ci/*'])).toBe('removed the retention policy of ci/*\n');
     await expect(run(['policy', 'remove', 'ci/*'])).rejects.toThrow(/no retention policy for ci\/\*/);
     expect(await run(['policy', 'list'])).toBe('team/**\tkeep-last=10 keep-regex=v[0-9.]+ untagged-after=86400s\n');

@@ -8,7 +8,7 @@ import { imageIndex, type Blob } from '../support/fixtures.ts';
 import { pushManifest } from '../support/client.ts';
 import { createTestRegistry, type TestRegistry } from '../support/registry.ts';
 import { countRows, refcountDrift } from '../support/rows.ts';
-import { ageUnreferenced, manifestExists, pushImage, pushLayers, retentionEvents, tagsOf } from './support.ts';
+import { ageUnreferenced, dryThenReal as check, manifestExists, pushImage, pushLayers, retentionEvents, tagsOf } from './support.ts';
 
 let reg: TestRegistry;
 beforeAll(async () => {
@@ -21,7 +21,7 @@ beforeEach(async () => {
 });
 
 const policy = (glob: string, p: { keepLast?: number; keepRegex?: string; untagged?: number }) =>
-  upsertPolicy(reg.pool, { repositoryGlob: glob, keepLast: p.keepLast ?? null, keepRegex: p.keepRegex ?? null, untaggedDelaySeconds: p.untagged ?? null });
+  upsertPolicy(reg.pool, { repositoryGlob: glob, keepLast: p.keepLast ?? null, keepRegex: p.keepRegex ?? null, untaggedDelaySeconds: p.untagged ?? null, unpulledDelaySeconds: null });
 
 async function pushTags(repo: string, tags: string[]): Promise<Map<string, Blob>> {
   await pushLayers(reg.app, repo);
@@ -30,14 +30,7 @@ async function pushTags(repo: string, tags: string[]): Promise<Map<string, Blob>
   return out;
 }
 
-/** A dry run, then a real run: both must list the same items. */
-async function dryThenReal() {
-  const dry = await runRetention(reg.pool, { dryRun: true });
-  const real = await runRetention(reg.pool, { dryRun: false });
-  expect(real?.items).toEqual(dry?.items);
-  expect(await refcountDrift(reg.pool)).toEqual([]);
-  return real?.items ?? [];
-}
+const dryThenReal = () => check(reg.pool);
 
 describe('keep the last N tags and tags matching a regex', () => {
   test('keep-last 2: the older tags go; dry run lists them and changes nothing; events by "retention"', async () => {

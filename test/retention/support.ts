@@ -3,7 +3,10 @@
 import type { Express } from 'express';
 import request from 'supertest';
 import { sql, type DatabasePool } from 'slonik';
+import { expect } from 'vitest';
 import { z } from 'zod';
+import { runRetention } from '../../src/registry/retention/run.ts';
+import { refcountDrift } from '../support/rows.ts';
 import { pushBlob, pushManifest } from '../support/client.ts';
 import { imageManifest, OCI_MANIFEST, randomBlob, type Blob } from '../support/fixtures.ts';
 
@@ -40,4 +43,13 @@ export async function ageUnreferenced(pool: DatabasePool, digest: string, second
 export async function retentionEvents(pool: DatabasePool) {
   return pool.any(sql.type(z.object({ kind: z.string(), repository: z.string(), tag: z.string().nullable(), digest: z.string().nullable() }))`
     SELECT kind, repository, tag, digest FROM events WHERE actor = 'retention' ORDER BY id`);
+}
+
+/** A dry run, then a real run: both must list the same items, and refcounts stay exact. */
+export async function dryThenReal(pool: DatabasePool) {
+  const dry = await runRetention(pool, { dryRun: true });
+  const real = await runRetention(pool, { dryRun: false });
+  expect(real?.items).toEqual(dry?.items);
+  expect(await refcountDrift(pool)).toEqual([]);
+  return real?.items ?? [];
 }

@@ -2,7 +2,7 @@ import { expect, test } from 'vitest';
 import type { RetentionPolicy } from '../../shared/policies.ts';
 import { checkGlob, checkTagRegex, immutableMatcher, policyFor, RuleError } from './rules.ts';
 
-const p = (id: number, repositoryGlob: string): RetentionPolicy => ({ id, repositoryGlob, keepLast: 1, keepRegex: null, untaggedDelaySeconds: null });
+const p = (id: number, repositoryGlob: string): RetentionPolicy => ({ id, repositoryGlob, keepLast: 1, keepRegex: null, untaggedDelaySeconds: null, unpulledDelaySeconds: null });
 
 test('the most specific matching glob governs: literals, then fewer wildcards, then no **', () => {
   const all = [p(1, '**'), p(2, 'team/**'), p(3, 'team/*'), p(4, 'team/app'), p(5, 'team/a?p'), p(6, '*/app'), p(7, 'team/app*')];

@@ -7,9 +7,9 @@ import { deleteManifestRow } from '../../db/manifests.ts';
 import { notifyManifestChange } from '../../db/notify.ts';
 import { listImmutableRules, listPolicies } from '../../db/retention.ts';
 import { lockRepositoryForWrite } from '../../db/repositories.ts';
-import { deleteTagRows, listRepositoryNames, lockManifestsAndLinks, lockTags, tryLockRetentionPass, unlockRetentionPass, untaggedManifests } from '../../db/retention-pass.ts';
+import { deleteTagRows, listRepositoryNames, lockManifestsAndLinks, lockTags, tryLockRetentionPass, unlockRetentionPass, unpulledManifests, untaggedManifests } from '../../db/retention-pass.ts';
 import { immutableMatcher } from './rules.ts';
-import { itemsOf, manifestReason, planRepository, tagReason, type RepositoryPlan, type RetentionItem } from './plan.ts';
+import { itemsOf, manifestReason, planRepository, tagReason, type ManifestRule, type RepositoryPlan, type RetentionItem } from './plan.ts';
 import { policyFor } from './rules.ts';
 
 /** Rows changed per transaction: bounds lock time on large repositories. */
@@ -55,20 +55,24 @@ async function applyPlan(conn: Connection, plan: RepositoryPlan): Promise<Retent
   for (let i = 0; i < plan.tags.length; i += BATCH) {
     done.push(...(await conn.transaction((tx) => deleteTagBatch(tx, plan, plan.tags.slice(i, i + BATCH)))));
   }
-  for (let i = 0; i < plan.manifests.length; i += BATCH) {
-    done.push(...(await conn.transaction((tx) => deleteManifestBatch(tx, plan, plan.manifests.slice(i, i + BATCH)))));
+  for (const rule of ['untagged', 'unpulled'] as const) {
+    const manifests = plan.manifests.filter((m) => m.rule === rule);
+    for (let i = 0; i < manifests.length; i += BATCH) {
+      done.push(...(await conn.transaction((tx) => deleteManifestBatch(tx, plan, rule, manifests.slice(i, i + BATCH)))));
+    }
   }
   return done;
 }
 
-/** Deletes the planned tags still naming the same manifest since the plan and still not immutable. */
+/** Deletes the planned tags still naming the same manifest since the plan, still not immutable, and (by that rule) still unpulled. */
 async function deleteTagBatch(tx: CommonQueryMethods, plan: RepositoryPlan, tags: RepositoryPlan['tags']): Promise<RetentionItem[]> {
   await lockRepositoryForWrite(tx, plan.repositoryId); // first, as every change to tags and manifests
   const locked = new Map((await lockTags(tx, plan.repositoryId, tags.map((t) => t.name))).map((r) => [r.name, r]));
   const immutable = immutableMatcher(await listImmutableRules(tx), plan.repository);
   const gone = tags.filter((t) => {
     const now = locked.get(t.name);
-    return now && now.manifest_id === t.manifestId && now.stamp === t.stamp && !immutable?.(t.name);
+    const unpulled = plan.policy.unpulledDelaySeconds === null || (now?.idle ?? 0) >= plan.policy.unpulledDelaySeconds;
+    return now && now.manifest_id === t.manifestId && now.stamp === t.stamp && unpulled && !immutable?.(t.name);
   });
   if (gone.length === 0) return [];
   await lockManifestsAndLinks(tx, plan.repositoryId, [...new Set(gone.map((t) => t.manifestId))].sort((a, b) => a - b), []);
@@ -79,18 +83,21 @@ async function deleteTagBatch(tx: CommonQueryMethods, plan: RepositoryPlan, tags
   return gone.map((t) => ({ repository: plan.repository, kind: 'tag', tag: t.name, digest: t.digest, reason }));
 }
 
-/** Deletes the planned manifests that, with their rows locked, are still unreferenced long enough. */
-async function deleteManifestBatch(tx: CommonQueryMethods, plan: RepositoryPlan, manifests: RepositoryPlan['manifests']): Promise<RetentionItem[]> {
+/** Deletes the planned manifests that, with their rows locked, still qualify by their rule. */
+async function deleteManifestBatch(tx: CommonQueryMethods, plan: RepositoryPlan, rule: ManifestRule, manifests: RepositoryPlan['manifests']): Promise<RetentionItem[]> {
   const ids = manifests.map((m) => m.id);
   await lockRepositoryForWrite(tx, plan.repositoryId);
   await lockManifestsAndLinks(tx, plan.repositoryId, ids, ids);
-  const still = await untaggedManifests(tx, plan.repositoryId, plan.policy.untaggedDelaySeconds ?? 0, ids);
+  const { untaggedDelaySeconds: untagged, unpulledDelaySeconds: unpulled } = plan.policy;
+  const still = rule === 'untagged'
+    ? await untaggedManifests(tx, plan.repositoryId, untagged ?? 0, ids)
+    : await unpulledManifests(tx, plan.repositoryId, unpulled ?? 0, [], ids);
   if (still.length === 0) return [];
   for (const m of still) {
     await deleteManifestRow(tx, plan.repositoryId, m.id);
     await appendEvent(tx, { kind: 'manifest.delete', repository: plan.repository, digest: m.digest, actor: ACTOR });
   }
   await notifyManifestChange(tx, plan.repository);
-  const reason = manifestReason(plan.policy);
+  const reason = manifestReason(plan.policy, rule);
   return still.map((m) => ({ repository: plan.repository, kind: 'manifest', digest: m.digest, reason }));
 }

@@ -3,15 +3,13 @@ import { digestFromBuffer, type Digest, type DigestAlgorithm } from '../../diges
 import { appendEvent } from '../../db/events.ts';
 import { notifyManifestChange } from '../../db/notify.ts';
 import * as q from '../../db/manifests.ts';
-import { ensureRepository, findRepository, lockRepositoryForWrite } from '../../db/repositories.ts';
-import { deleteTag, deleteTagsOf, setTag } from '../../db/tags.ts';
+import { findRepository, lockRepositoryForWrite } from '../../db/repositories.ts';
+import { deleteTag, deleteTagsOf } from '../../db/tags.ts';
 import { RegistryError } from '../../errors/codes.ts';
 import type { CommonQueryMethods } from 'slonik';
 import type { RegistryContext } from '../context.ts';
-import { guardManifestDelete, guardTagDelete, guardTagMove } from './immutable-tags.ts';
-import { attachManifest, insertAbsent } from '../../db/manifest-absent.ts';
+import { guardManifestDelete, guardTagDelete } from './immutable-tags.ts';
 import { parseManifest, type ParsedManifest } from './manifest-parse.ts';
-import { resolveBlobs, resolveChildren } from './manifest-refs.ts';
 import { MANIFEST_METHODS, referencedError } from './referenced.ts';
 import type { Reference, RepoName, Tag } from '../../shared/names.ts';
 
@@ -75,38 +73,8 @@ export async function putManifest(
   }
   const tags = [...new Set(ref.kind === 'tag' ? [ref.tag, ...extraTags] : extraTags)];
   const sparse = ctx.options.sparseManifests === true;
-  await ctx.pool.transaction(async (tx) => {
-    const repositoryId = await ensureRepository(tx, name);
-    await lockRepositoryForWrite(tx, repositoryId);
-    // unlocked, as before: the repository row serialises this, and the tag locks (order 2) come next
-    let manifestId = (await q.lookupNames(tx, repositoryId, sha256.text))[0]?.id ?? null;
-    if (manifestId === null) {
-      const children = await resolveChildren(tx, repositoryId, parsed.children, sparse);
-      const blobs = await resolveBlobs(tx, repositoryId, parsed.blobs, sparse);
-      manifestId = await q.insertManifest(tx, {
-        repositoryId,
-        digest: sha256.text,
-        digestSha512: sha512.text,
-        mediaType: parsed.mediaType,
-        artifactType: parsed.artifactType,
-        subject: parsed.subject?.text ?? null,
-        annotations: parsed.annotations,
-        content,
-        blobIds: blobs.ids,
-        childIds: children.ids,
-      });
-      await insertAbsent(tx, repositoryId, manifestId, [...children.absent, ...blobs.absent]);
-      await attachManifest(tx, repositoryId, { id: manifestId, size: content.length, names: [sha256.text, sha512.text] });
-      await appendEvent(tx, { kind: 'manifest.push', repository: name, digest: pushedAs.text, mediaType: parsed.mediaType, size: content.length });
-    }
-    for (const tag of tags) {
-      await guardTagMove(tx, name, repositoryId, tag, manifestId);
-      if (await setTag(tx, repositoryId, tag, manifestId, pushedAs.algorithm)) {
-        await appendEvent(tx, { kind: 'tag.set', repository: name, tag, digest: pushedAs.text });
-        await notifyManifestChange(tx, name);
-      }
-    }
-  });
+  // parsed and hashed above, outside any lock; the commit may share its transaction with other pushes
+  await ctx.commits.submit(name, { name, content, parsed, sha256, sha512, pushedAs, tags, sparse });
   if (tags.length > 0) ctx.manifests.invalidate(name);
   return { digest: pushedAs, subject: parsed.subject, tags };
 }

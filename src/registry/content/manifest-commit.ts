@@ -5,6 +5,7 @@
 // repository while a commit of it is in flight queue, and the next commit applies them
 // all in one transaction: one lock, one flush, each change with its own checks and
 // events, in arrival order. Each client is answered after that durable commit.
+import { createHash } from 'node:crypto';
 import type { DatabasePool, CommonQueryMethods } from 'slonik';
 import { appendEvents, type RegistryEvent } from '../../db/events.ts';
 import { attachManifest, insertAbsent } from '../../db/manifest-absent.ts';
@@ -12,12 +13,12 @@ import * as q from '../../db/manifests.ts';
 import { notifyManifestChange } from '../../db/notify.ts';
 import { ensureRepository, lockRepositoryForWrite } from '../../db/repositories.ts';
 import { addToRefcounts, setTag } from '../../db/tags.ts';
-import type { Digest } from '../../digest/digest.ts';
+import { digestFromBuffer, type Digest, type DigestAlgorithm } from '../../digest/digest.ts';
 import { RegistryError } from '../../errors/codes.ts';
-import type { RepoName, Tag } from '../../shared/names.ts';
+import type { Reference, RepoName, Tag } from '../../shared/names.ts';
 import { KeyedBatcher, type Settled } from './keyed-batcher.ts';
 import { guardTagMove, immutableRulesOf, type TagMatcher } from './immutable-tags.ts';
-import type { ParsedManifest } from './manifest-parse.ts';
+import { parseManifest, type ParsedManifest } from './manifest-parse.ts';
 import { resolveBlobs, resolveChildren } from './manifest-refs.ts';
 
 /** One push, parsed and hashed before it queues: what its commit writes. */
@@ -31,6 +32,23 @@ export interface ManifestChange {
   pushedAs: Digest;
   tags: Tag[];
   sparse: boolean;
+}
+
+function nameIn(algorithm: DigestAlgorithm, content: Buffer): Digest {
+  return digestFromBuffer(algorithm, createHash(algorithm).update(content).digest());
+}
+
+/** Parses and hashes a push, before it queues for its commit and outside any lock. */
+export function prepareChange(name: RepoName, ref: Reference, content: Buffer, contentType: string | undefined, extraTags: Tag[], sparse: boolean): ManifestChange {
+  const parsed = parseManifest(content, contentType);
+  const sha256 = nameIn('sha256', content);
+  const sha512 = nameIn('sha512', content);
+  const pushedAs = ref.kind === 'digest' && ref.digest.algorithm === 'sha512' ? sha512 : sha256;
+  if (ref.kind === 'digest' && ref.digest.text !== pushedAs.text) {
+    throw new RegistryError('DIGEST_INVALID', { expected: ref.digest.text, computed: pushedAs.text });
+  }
+  const tags = [...new Set(ref.kind === 'tag' ? [ref.tag, ...extraTags] : extraTags)];
+  return { name, content, parsed, sha256, sha512, pushedAs, tags, sparse };
 }
 
 /**

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { digestFromBuffer, type Digest, type DigestAlgorithm } from '../../digest/digest.ts';
+import type { Digest } from '../../digest/digest.ts';
 import { appendEvent } from '../../db/events.ts';
 import { notifyManifestChange } from '../../db/notify.ts';
 import * as q from '../../db/manifests.ts';
@@ -9,7 +8,8 @@ import { RegistryError } from '../../errors/codes.ts';
 import type { CommonQueryMethods } from 'slonik';
 import type { RegistryContext } from '../context.ts';
 import { guardManifestDelete, guardTagDelete } from './immutable-tags.ts';
-import { parseManifest, type ParsedManifest } from './manifest-parse.ts';
+import { prepareChange } from './manifest-commit.ts';
+import type { ParsedManifest } from './manifest-parse.ts';
 import { MANIFEST_METHODS, referencedError } from './referenced.ts';
 import type { Reference, RepoName, Tag } from '../../shared/names.ts';
 
@@ -48,10 +48,6 @@ export async function getManifest(ctx: RegistryContext, name: RepoName, ref: Ref
   return found;
 }
 
-function nameIn(algorithm: DigestAlgorithm, content: Buffer): Digest {
-  return digestFromBuffer(algorithm, createHash(algorithm).update(content).digest());
-}
-
 /**
  * Pushes a manifest by tag or digest; `extraTags` are the `?tag=` parameters of a push
  * by digest, each set in the same transaction. A tag remembers the algorithm of the push.
@@ -64,19 +60,10 @@ export async function putManifest(
   contentType: string | undefined,
   extraTags: Tag[] = [],
 ): Promise<PutResult> {
-  const parsed = parseManifest(content, contentType);
-  const sha256 = nameIn('sha256', content);
-  const sha512 = nameIn('sha512', content);
-  const pushedAs = ref.kind === 'digest' && ref.digest.algorithm === 'sha512' ? sha512 : sha256;
-  if (ref.kind === 'digest' && ref.digest.text !== pushedAs.text) {
-    throw new RegistryError('DIGEST_INVALID', { expected: ref.digest.text, computed: pushedAs.text });
-  }
-  const tags = [...new Set(ref.kind === 'tag' ? [ref.tag, ...extraTags] : extraTags)];
-  const sparse = ctx.options.sparseManifests === true;
-  // parsed and hashed above, outside any lock; the commit may share its transaction with other pushes
-  await ctx.commits.submit(name, { name, content, parsed, sha256, sha512, pushedAs, tags, sparse });
-  if (tags.length > 0) ctx.manifests.invalidate(name);
-  return { digest: pushedAs, subject: parsed.subject, tags };
+  const change = prepareChange(name, ref, content, contentType, extraTags, ctx.options.sparseManifests === true);
+  await ctx.commits.submit(name, change);
+  if (change.tags.length > 0) ctx.manifests.invalidate(name);
+  return { digest: change.pushedAs, subject: change.parsed.subject, tags: change.tags };
 }
 
 export async function deleteManifest(ctx: RegistryContext, name: RepoName, ref: Reference): Promise<void> {

@@ -38,6 +38,27 @@ export async function setTag(
   return true;
 }
 
+/**
+ * Inserts those of the tags (distinct names) the repository lacks, in one statement, adding
+ * their refcounts to `refcounts` as setTag does; returns the names it inserted.
+ */
+export async function insertNewTags(
+  db: CommonQueryMethods,
+  repositoryId: number,
+  tags: ReadonlyArray<{ tag: string; manifestId: number; algorithm: 'sha256' | 'sha512' }>,
+  refcounts: Map<number, number>,
+): Promise<Set<string>> {
+  const rows = await db.any(sql.type(z.object({ name: z.string(), manifest_id: z.number() }))`
+    INSERT INTO tags (repository_id, name, manifest_id, algorithm)
+    SELECT ${repositoryId}, t.name, t.manifest_id, t.algorithm
+    FROM unnest(${sql.array(tags.map((t) => t.tag), 'text')}, ${sql.array(tags.map((t) => t.manifestId), 'int8')},
+                ${sql.array(tags.map((t) => t.algorithm), 'text')}) AS t(name, manifest_id, algorithm)
+    ON CONFLICT (repository_id, name) DO NOTHING
+    RETURNING name, manifest_id`);
+  for (const r of rows) refcounts.set(r.manifest_id, (refcounts.get(r.manifest_id) ?? 0) + 1);
+  return new Set(rows.map((r) => r.name));
+}
+
 /** Applies refcount deltas (manifest id → delta) in id order, the lock order of manifests. */
 export async function addToRefcounts(db: CommonQueryMethods, refcounts: ReadonlyMap<number, number>): Promise<void> {
   for (const [id, delta] of [...refcounts].sort(([a], [b]) => a - b)) {

@@ -40,6 +40,28 @@ const lastEventId = () => reg.pool.oneFirst(sql.type(z.object({ id: z.number() }
 const repositoryId = (name: string) => reg.pool.oneFirst(sql.type(z.object({ id: z.number() }))`SELECT id FROM repositories WHERE name = ${name}`);
 const put = (repo: string, ref: string, m: Blob) => request(reg.app).put(`/v2/${repo}/manifests/${ref}`).set('Content-Type', OCI_MANIFEST).send(m.data.toString('utf8'));
 const tagsOf = async (repo: string) => ((await request(reg.app).get(`/v2/${repo}/tags/list`)).body as { tags: string[] }).tags;
+
+/** Holds the repository's row lock, as a commit in flight does, until the returned release is called. */
+async function holdRepository(name: string): Promise<{ release(): Promise<void> }> {
+  const id = await repositoryId(name);
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let taken!: () => void;
+  const locked = new Promise<void>((resolve) => (taken = resolve));
+  const holder = reg.pool.transaction(async (tx) => {
+    await lockRepositoryForWrite(tx, id);
+    taken();
+    await held;
+  });
+  await locked;
+  return {
+    release: async () => {
+      release();
+      await holder;
+    },
+  };
+}
+
 const range = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(2, '0')}`);
 
 describe('concurrent pushes to one repository', () => {
@@ -51,17 +73,7 @@ describe('concurrent pushes to one repository', () => {
     const newTags = range('n', 40);
     const m2Tags = range('m', 5);
     const bTags = range('b', 10);
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let lockTaken!: () => void;
-    const taken = new Promise<void>((resolve) => (lockTaken = resolve));
-    const idA = await repositoryId(A);
-    const holder = reg.pool.transaction(async (tx) => {
-      await lockRepositoryForWrite(tx, idA);
-      lockTaken();
-      await held;
-    });
-    await taken;
+    const lock = await holdRepository(A);
     let releasedAt = Infinity;
     const answeredAt: number[] = [];
     const timed = async (r: Promise<request.Response>) => {
@@ -85,8 +97,7 @@ describe('concurrent pushes to one repository', () => {
     await new Promise((r) => setTimeout(r, 500)); // the pushes to A arrive and queue
     expect(answeredAt).toEqual([]);
     releasedAt = Date.now();
-    release();
-    await holder;
+    await lock.release();
     const results = await Promise.all(pushesA);
     expect(answeredAt.every((t) => t >= releasedAt)).toBe(true);
 
@@ -115,6 +126,43 @@ describe('concurrent pushes to one repository', () => {
     expect(of(A).sort()).toEqual([...sets(newTags, m1), ...sets(m2Tags, m2), `manifest.push  ${m3.digest}`, ...sets(['v2'], m3)].sort());
     // the 60 pushes to A waited for one lock: the first alone, then the rest in one transaction
     expect(new Set(events.filter((e) => e.repository === A).map((e) => e.tx)).size).toBeLessThanOrEqual(2);
+    expect(await refcountDrift(reg.pool)).toEqual([]);
+  });
+
+  test('without immutable rules, new tags go in one statement; moves, repeats and no-ops as one by one', async () => {
+    const C = 'free/c';
+    for (const b of [config, layer]) await pushBlob(reg.app, C, b);
+    await pushManifest(reg.app, C, 'old', m1, OCI_MANIFEST);
+    await pushManifest(reg.app, C, 'kept', m1, OCI_MANIFEST);
+    await pushManifest(reg.app, C, m2.digest, m2, OCI_MANIFEST);
+    const since = await lastEventId();
+    const newTags = range('c', 20);
+    const lock = await holdRepository(C);
+    const pushes = [
+      ...newTags.map((t) => put(C, t, m1)),
+      put(C, 'old', m2), // a move
+      put(C, 'kept', m1), // changes nothing
+      put(C, 'dup', m1), // the same new tag to two manifests: a create, then a move
+      put(C, 'dup', m2),
+      put(C, 'same', m2), // the same new tag twice to one manifest: one change
+      put(C, 'same', m2),
+    ];
+    await new Promise((r) => setTimeout(r, 500));
+    await lock.release();
+    expect((await Promise.all(pushes)).map((r) => r.status)).toEqual(pushes.map(() => 201));
+
+    const events = (await eventsAfter(since)).filter((e) => e.repository === C);
+    const sets = events.map((e) => `${e.kind} ${e.tag} ${e.digest}`);
+    const dups = events.filter((e) => e.tag === 'dup');
+    expect(dups.map((e) => e.digest).sort()).toEqual([m1.digest, m2.digest].sort());
+    const expected = [...newTags.map((t) => `tag.set ${t} ${m1.digest}`), `tag.set old ${m2.digest}`, `tag.set same ${m2.digest}`, ...dups.map((e) => `tag.set dup ${e.digest}`)];
+    expect([...sets].sort()).toEqual(expected.sort());
+    expect(new Set(events.map((e) => e.tx)).size).toBeLessThanOrEqual(2);
+    const digestOf = async (tag: string) => (await request(reg.app).head(`/v2/${C}/manifests/${tag}`)).headers['docker-content-digest'];
+    expect(await digestOf('dup')).toBe(dups.at(-1)?.digest);
+    expect(await digestOf('old')).toBe(m2.digest);
+    expect(await digestOf('kept')).toBe(m1.digest);
+    expect(await tagsOf(C)).toEqual([...newTags, 'dup', 'kept', 'old', 'same'].sort());
     expect(await refcountDrift(reg.pool)).toEqual([]);
   });
 

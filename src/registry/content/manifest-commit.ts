@@ -11,8 +11,8 @@ import { appendEvents, type RegistryEvent } from '../../db/events.ts';
 import { attachManifest, insertAbsent } from '../../db/manifest-absent.ts';
 import * as q from '../../db/manifests.ts';
 import { notifyManifestChange } from '../../db/notify.ts';
-import { ensureRepository, lockRepositoryForWrite } from '../../db/repositories.ts';
-import { addToRefcounts, setTag } from '../../db/tags.ts';
+import { lockRepositoryByName } from '../../db/repositories.ts';
+import { addToRefcounts, insertNewTags, setTag } from '../../db/tags.ts';
 import { digestFromBuffer, type Digest, type DigestAlgorithm } from '../../digest/digest.ts';
 import { RegistryError } from '../../errors/codes.ts';
 import type { Reference, RepoName, Tag } from '../../shared/names.ts';
@@ -61,6 +61,16 @@ interface TxMemo {
   rules?: TagMatcher | null;
   refcounts: Map<number, number>;
   events: RegistryEvent[];
+  /** Tag sets left to the end of the transaction, where the batch's new tags are inserted in one statement. */
+  deferred: TagIntent[];
+}
+
+interface TagIntent {
+  tag: Tag;
+  manifestId: number;
+  algorithm: 'sha256' | 'sha512';
+  /** Its tag.set event, in its place among the batch's events; dropped if the set changes nothing. */
+  event: RegistryEvent;
 }
 
 async function applyChange(tx: CommonQueryMethods, memo: TxMemo, c: ManifestChange): Promise<void> {
@@ -89,11 +99,34 @@ async function applyChange(tx: CommonQueryMethods, memo: TxMemo, c: ManifestChan
   memo.manifestIds.set(c.sha256.text, manifestId);
   if (c.tags.length > 0 && memo.rules === undefined) memo.rules = await immutableRulesOf(tx, c.name);
   for (const tag of c.tags) {
-    await guardTagMove(tx, c.name, repositoryId, tag, manifestId, memo.rules ?? null);
-    if (await setTag(tx, repositoryId, tag, manifestId, c.pushedAs.algorithm, memo.refcounts)) {
-      memo.events.push({ kind: 'tag.set', repository: c.name, tag, digest: c.pushedAs.text });
+    const event: RegistryEvent = { kind: 'tag.set', repository: c.name, tag, digest: c.pushedAs.text };
+    if (memo.rules === null) {
+      // no immutable rule guards this repository's tags, so no change of the batch reads them before its end
+      memo.events.push(event);
+      memo.deferred.push({ tag, manifestId, algorithm: c.pushedAs.algorithm, event });
+      continue;
     }
+    await guardTagMove(tx, c.name, repositoryId, tag, manifestId, memo.rules ?? null);
+    if (await setTag(tx, repositoryId, tag, manifestId, c.pushedAs.algorithm, memo.refcounts)) memo.events.push(event);
   }
+}
+
+/**
+ * Sets the deferred tags with the outcome of setting them one by one in order: the first
+ * set of each name the repository lacks is inserted by one statement for the batch; the
+ * others (moves, and later sets of the same name) follow one by one, in order.
+ */
+async function setDeferredTags(tx: CommonQueryMethods, memo: TxMemo): Promise<void> {
+  if (memo.deferred.length === 0) return;
+  const firsts = new Map<string, TagIntent>();
+  for (const t of memo.deferred) if (!firsts.has(t.tag)) firsts.set(t.tag, t);
+  const created = await insertNewTags(tx, memo.repositoryId, [...firsts.values()], memo.refcounts);
+  const unchanged = new Set<RegistryEvent>();
+  for (const t of memo.deferred) {
+    if (created.has(t.tag) && firsts.get(t.tag) === t) continue;
+    if (!(await setTag(tx, memo.repositoryId, t.tag, t.manifestId, t.algorithm, memo.refcounts))) unchanged.add(t.event);
+  }
+  if (unchanged.size > 0) memo.events = memo.events.filter((e) => !unchanged.has(e));
 }
 
 /** Which change of a batch refused, and why: the rest of the batch is tried again without it. */
@@ -110,9 +143,8 @@ class ChangeRefused extends Error {
 /** Commits the changes (all to `name`) in one transaction; a change that throws aborts it, naming itself. */
 async function commitTogether(pool: DatabasePool, name: RepoName, changes: readonly ManifestChange[]): Promise<void> {
   await pool.transaction(async (tx) => {
-    const repositoryId = await ensureRepository(tx, name);
-    await lockRepositoryForWrite(tx, repositoryId);
-    const memo: TxMemo = { repositoryId, manifestIds: new Map(), refcounts: new Map(), events: [] };
+    const repositoryId = await lockRepositoryByName(tx, name);
+    const memo: TxMemo = { repositoryId, manifestIds: new Map(), refcounts: new Map(), events: [], deferred: [] };
     for (const [index, change] of changes.entries()) {
       try {
         await applyChange(tx, memo, change);
@@ -120,6 +152,7 @@ async function commitTogether(pool: DatabasePool, name: RepoName, changes: reado
         throw err instanceof RegistryError ? new ChangeRefused(index, err) : err;
       }
     }
+    await setDeferredTags(tx, memo);
     await addToRefcounts(tx, memo.refcounts);
     await appendEvents(tx, memo.events);
     // the replicas' manifest caches; PostgreSQL would send one per transaction and payload anyway

@@ -1,0 +1,12 @@
+import { startBollard, benchBaseDir } from '/work/wt-tags/bench/lib/servers.ts';
+import * as w from '/work/wt-tags/bench/lib/workloads.ts';
+import { closeClient } from '/work/wt-tags/bench/lib/client.ts';
+const base = await benchBaseDir();
+const b = await startBollard(base, { TAGS_DEBUG: '1' });
+const m = (await w.pushImage(b.url, 'x/y', 'latest')).manifest;
+const s = await w.fillTags(b.url, 'x/y', m, 2000, 16, 'a');
+console.log('tags/s', 2000 / s);
+const lines = b.output!().text.split('\n').filter((l) => l.startsWith('BATCH')).map((l) => l.split(' ').slice(1).map(Number));
+const n = lines.length; const items = lines.reduce((a, x) => a + x[0]!, 0); const ms = lines.reduce((a, x) => a + x[1]!, 0);
+console.log({ batches: n, meanItems: items / n, meanMs: ms / n, msPerItem: ms / items, txBusyFraction: ms / 1000 / s });
+await b.stop(); closeClient();

@@ -15,6 +15,7 @@ import { preloadUi } from './http/ui-static.ts';
 import type { RegistryContext, RegistryOptions } from './registry/context.ts';
 import { HasherCache } from './registry/push/hasher-cache.ts';
 import { KeptLeases } from './registry/push/kept-leases.ts';
+import { manifestCommits } from './registry/content/manifest-commit.ts';
 import { ManifestCache } from './registry/content/manifest-cache.ts';
 import type { PullRecorder } from './registry/content/pulls.ts';
 import type { ProxyOptions } from './registry/proxy/options.ts';
@@ -61,6 +62,7 @@ export function createApp(deps: AppDeps): Express {
     options: deps.options,
     hashers: new HasherCache({ threads: deps.options.hashThreads ?? defaultHashThreads() }),
     manifests: deps.manifestCache ?? new ManifestCache(),
+    commits: manifestCommits(deps.pool),
     leases: deps.keptLeases ?? new KeptLeases(deps.pool),
     proxy: proxies(deps.options.proxy) ? new Proxy(deps.options.proxy, (msg, fields) => deps.log.warn(msg, fields), proxyObserver(metrics), deps.flightSignals) : null,
     pulls: deps.pulls ?? null,

@@ -92,13 +92,13 @@ export async function headRate(url: string, seconds: number): Promise<number> {
   return done / ((Date.now() - t0) / 1000);
 }
 
-/** Tags `count` tags on one manifest, `concurrency` requests at a time. */
-export async function fillTags(url: string, repo: string, manifest: Buffer, count: number, concurrency = 16): Promise<number> {
+/** Tags `count` tags on one manifest, `concurrency` requests at a time; `prefix` keeps rounds apart (a repeat changes nothing). */
+export async function fillTags(url: string, repo: string, manifest: Buffer, count: number, concurrency = 16, prefix = 't'): Promise<number> {
   let next = 0;
   const worker = async () => {
     while (next < count) {
       const i = next++;
-      await putManifest(url, repo, `t${String(i).padStart(6, '0')}`, manifest, OCI_MANIFEST);
+      await putManifest(url, repo, `${prefix}${String(i).padStart(6, '0')}`, manifest, OCI_MANIFEST);
     }
   };
   return timed(() => Promise.all(Array.from({ length: concurrency }, worker)));

@@ -65,6 +65,19 @@ export async function appendEvent(db: CommonQueryMethods, event: RegistryEvent):
             ${event.actor ?? null}, ${sql.binary(encodeEvent(event))})`);
 }
 
+/** Appends the events in one statement, their ids in the order given. */
+export async function appendEvents(db: CommonQueryMethods, events: readonly RegistryEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const column = (f: (e: RegistryEvent) => string | undefined) => sql.array(events.map((e) => f(e) ?? null), 'text');
+  await db.query(sql.unsafe`
+    INSERT INTO events (kind, repository, digest, tag, actor, payload)
+    SELECT kind, repository, digest, tag, actor, payload
+    FROM unnest(${column((e) => e.kind)}, ${column((e) => e.repository)}, ${column((e) => e.digest)}, ${column((e) => e.tag)},
+                ${column((e) => e.actor)}, ${sql.array(events.map(encodeEvent), 'bytea')})
+         WITH ORDINALITY AS e(kind, repository, digest, tag, actor, payload, n)
+    ORDER BY n`);
+}
+
 const EventRow = z.object({
   id: z.number(),
   xid: z.string(),

@@ -42,3 +42,12 @@ export async function listRepositories(
 export async function lockRepositoryForWrite(db: CommonQueryMethods, repositoryId: number): Promise<void> {
   await db.query(sql.unsafe`SELECT id FROM repositories WHERE id = ${repositoryId} FOR NO KEY UPDATE`);
 }
+
+/** lockRepositoryForWrite by name, creating the row on first use; one statement when it exists. */
+export async function lockRepositoryByName(db: CommonQueryMethods, name: RepoName): Promise<number> {
+  const id = await db.maybeOneFirst(sql.type(IdRow)`SELECT id FROM repositories WHERE name = ${name} FOR NO KEY UPDATE`);
+  if (id !== null) return id;
+  const created = await ensureRepository(db, name);
+  await lockRepositoryForWrite(db, created);
+  return created;
+}

@@ -2,36 +2,68 @@ import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 
 /**
- * Points the tag at the manifest, named in `algorithm` (the algorithm it answers in),
- * moving refcounts from the old target; true when the tag changed (created, moved, or
- * now answering in another algorithm). Safe beside other tag pushes of the same
- * repository: a tag created concurrently is found and moved rather than inserted twice,
- * and both refcounts change in id order.
+ * Points the tag at the manifest, named in `algorithm` (the algorithm it answers in); true
+ * when the tag changed (created, moved, or now answering in another algorithm). The
+ * manifests' refcount changes are added to `refcounts` (manifest id → delta), which the
+ * caller applies before its commit with addToRefcounts: a batch of tag pushes then updates
+ * a manifest's row once. Safe beside other tag pushes of the same repository: a tag
+ * created concurrently is found and moved rather than inserted twice.
  */
-export async function setTag(db: CommonQueryMethods, repositoryId: number, tag: string, manifestId: number, algorithm: 'sha256' | 'sha512' = 'sha256'): Promise<boolean> {
-  const current = () => lockTag(db, repositoryId, tag);
-  let old = await current();
-  if (old === null) {
-    const created = await db.maybeOneFirst(sql.type(z.object({ manifest_id: z.number() }))`
-      INSERT INTO tags (repository_id, name, manifest_id, algorithm) VALUES (${repositoryId}, ${tag}, ${manifestId}, ${algorithm})
-      ON CONFLICT (repository_id, name) DO NOTHING
-      RETURNING manifest_id`);
-    if (created !== null) {
-      await db.query(sql.unsafe`UPDATE manifests SET refcount = refcount + 1 WHERE id = ${manifestId}`);
-      return true;
-    }
-    old = await current(); // another push created it first: move it
+export async function setTag(
+  db: CommonQueryMethods,
+  repositoryId: number,
+  tag: string,
+  manifestId: number,
+  algorithm: 'sha256' | 'sha512',
+  refcounts: Map<number, number>,
+): Promise<boolean> {
+  const bump = (id: number, by: number) => refcounts.set(id, (refcounts.get(id) ?? 0) + by);
+  // a new tag, the common case of a push, takes one statement
+  const created = await db.maybeOneFirst(sql.type(z.object({ manifest_id: z.number() }))`
+    INSERT INTO tags (repository_id, name, manifest_id, algorithm) VALUES (${repositoryId}, ${tag}, ${manifestId}, ${algorithm})
+    ON CONFLICT (repository_id, name) DO NOTHING
+    RETURNING manifest_id`);
+  if (created !== null) {
+    bump(manifestId, 1);
+    return true;
   }
+  const old = await lockTag(db, repositoryId, tag);
   if (old === null) return false;
   const updated = await db.query(sql.unsafe`
     UPDATE tags SET manifest_id = ${manifestId}, algorithm = ${algorithm}, updated_at = now()
     WHERE repository_id = ${repositoryId} AND name = ${tag} AND (manifest_id <> ${manifestId} OR algorithm <> ${algorithm})`);
   if (old === manifestId) return updated.rowCount > 0;
-  const [first, second] = old < manifestId ? [old, manifestId] : [manifestId, old];
-  for (const id of [first, second]) {
-    await db.query(sql.unsafe`UPDATE manifests SET refcount = refcount + ${id === manifestId ? 1 : -1} WHERE id = ${id}`);
-  }
+  bump(manifestId, 1);
+  bump(old, -1);
   return true;
+}
+
+/**
+ * Inserts those of the tags (distinct names) the repository lacks, in one statement, adding
+ * their refcounts to `refcounts` as setTag does; returns the names it inserted.
+ */
+export async function insertNewTags(
+  db: CommonQueryMethods,
+  repositoryId: number,
+  tags: ReadonlyArray<{ tag: string; manifestId: number; algorithm: 'sha256' | 'sha512' }>,
+  refcounts: Map<number, number>,
+): Promise<Set<string>> {
+  const rows = await db.any(sql.type(z.object({ name: z.string(), manifest_id: z.number() }))`
+    INSERT INTO tags (repository_id, name, manifest_id, algorithm)
+    SELECT ${repositoryId}, t.name, t.manifest_id, t.algorithm
+    FROM unnest(${sql.array(tags.map((t) => t.tag), 'text')}, ${sql.array(tags.map((t) => t.manifestId), 'int8')},
+                ${sql.array(tags.map((t) => t.algorithm), 'text')}) AS t(name, manifest_id, algorithm)
+    ON CONFLICT (repository_id, name) DO NOTHING
+    RETURNING name, manifest_id`);
+  for (const r of rows) refcounts.set(r.manifest_id, (refcounts.get(r.manifest_id) ?? 0) + 1);
+  return new Set(rows.map((r) => r.name));
+}
+
+/** Applies refcount deltas (manifest id → delta) in id order, the lock order of manifests. */
+export async function addToRefcounts(db: CommonQueryMethods, refcounts: ReadonlyMap<number, number>): Promise<void> {
+  for (const [id, delta] of [...refcounts].sort(([a], [b]) => a - b)) {
+    if (delta !== 0) await db.query(sql.unsafe`UPDATE manifests SET refcount = refcount + ${delta} WHERE id = ${id}`);
+  }
 }
 
 /** Locks the tag's row (FOR UPDATE); returns the manifest id it names, or null when there is no such tag. */

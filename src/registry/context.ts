@@ -4,6 +4,7 @@ import type { HasherCache } from './push/hasher-cache.ts';
 import type { KeptLeases } from './push/kept-leases.ts';
 import type { ManifestCache } from './content/manifest-cache.ts';
 import type { PullRecorder } from './content/pulls.ts';
+import type { ManifestCommits } from './content/manifest-commit.ts';
 import type { ProxyOptions } from './proxy/options.ts';
 import type { Proxy } from './proxy/proxy.ts';
 
@@ -29,6 +30,8 @@ export interface RegistryContext {
   hashers: HasherCache;
   leases: KeptLeases;
   manifests: ManifestCache;
+  /** Manifest and tag pushes waiting to commit, batched per repository (content/manifest-commit.ts). */
+  commits: ManifestCommits;
   options: RegistryOptions;
   /** The pull-through cache, when options.proxy names upstreams. */
   proxy?: Proxy | null;

@@ -1,17 +1,15 @@
-import { createHash } from 'node:crypto';
-import { digestFromBuffer, type Digest, type DigestAlgorithm } from '../../digest/digest.ts';
+import type { Digest } from '../../digest/digest.ts';
 import { appendEvent } from '../../db/events.ts';
 import { notifyManifestChange } from '../../db/notify.ts';
 import * as q from '../../db/manifests.ts';
-import { ensureRepository, findRepository, lockRepositoryForWrite } from '../../db/repositories.ts';
-import { deleteTag, deleteTagsOf, setTag } from '../../db/tags.ts';
+import { findRepository, lockRepositoryForWrite } from '../../db/repositories.ts';
+import { deleteTag, deleteTagsOf } from '../../db/tags.ts';
 import { RegistryError } from '../../errors/codes.ts';
 import type { CommonQueryMethods } from 'slonik';
 import type { RegistryContext } from '../context.ts';
-import { guardManifestDelete, guardTagDelete, guardTagMove } from './immutable-tags.ts';
-import { attachManifest, insertAbsent } from '../../db/manifest-absent.ts';
-import { parseManifest, type ParsedManifest } from './manifest-parse.ts';
-import { resolveBlobs, resolveChildren } from './manifest-refs.ts';
+import { guardManifestDelete, guardTagDelete } from './immutable-tags.ts';
+import { prepareChange } from './manifest-commit.ts';
+import type { ParsedManifest } from './manifest-parse.ts';
 import { MANIFEST_METHODS, referencedError } from './referenced.ts';
 import type { Reference, RepoName, Tag } from '../../shared/names.ts';
 
@@ -50,10 +48,6 @@ export async function getManifest(ctx: RegistryContext, name: RepoName, ref: Ref
   return found;
 }
 
-function nameIn(algorithm: DigestAlgorithm, content: Buffer): Digest {
-  return digestFromBuffer(algorithm, createHash(algorithm).update(content).digest());
-}
-
 /**
  * Pushes a manifest by tag or digest; `extraTags` are the `?tag=` parameters of a push
  * by digest, each set in the same transaction. A tag remembers the algorithm of the push.
@@ -66,49 +60,10 @@ export async function putManifest(
   contentType: string | undefined,
   extraTags: Tag[] = [],
 ): Promise<PutResult> {
-  const parsed = parseManifest(content, contentType);
-  const sha256 = nameIn('sha256', content);
-  const sha512 = nameIn('sha512', content);
-  const pushedAs = ref.kind === 'digest' && ref.digest.algorithm === 'sha512' ? sha512 : sha256;
-  if (ref.kind === 'digest' && ref.digest.text !== pushedAs.text) {
-    throw new RegistryError('DIGEST_INVALID', { expected: ref.digest.text, computed: pushedAs.text });
-  }
-  const tags = [...new Set(ref.kind === 'tag' ? [ref.tag, ...extraTags] : extraTags)];
-  const sparse = ctx.options.sparseManifests === true;
-  await ctx.pool.transaction(async (tx) => {
-    const repositoryId = await ensureRepository(tx, name);
-    await lockRepositoryForWrite(tx, repositoryId);
-    // unlocked, as before: the repository row serialises this, and the tag locks (order 2) come next
-    let manifestId = (await q.lookupNames(tx, repositoryId, sha256.text))[0]?.id ?? null;
-    if (manifestId === null) {
-      const children = await resolveChildren(tx, repositoryId, parsed.children, sparse);
-      const blobs = await resolveBlobs(tx, repositoryId, parsed.blobs, sparse);
-      manifestId = await q.insertManifest(tx, {
-        repositoryId,
-        digest: sha256.text,
-        digestSha512: sha512.text,
-        mediaType: parsed.mediaType,
-        artifactType: parsed.artifactType,
-        subject: parsed.subject?.text ?? null,
-        annotations: parsed.annotations,
-        content,
-        blobIds: blobs.ids,
-        childIds: children.ids,
-      });
-      await insertAbsent(tx, repositoryId, manifestId, [...children.absent, ...blobs.absent]);
-      await attachManifest(tx, repositoryId, { id: manifestId, size: content.length, names: [sha256.text, sha512.text] });
-      await appendEvent(tx, { kind: 'manifest.push', repository: name, digest: pushedAs.text, mediaType: parsed.mediaType, size: content.length });
-    }
-    for (const tag of tags) {
-      await guardTagMove(tx, name, repositoryId, tag, manifestId);
-      if (await setTag(tx, repositoryId, tag, manifestId, pushedAs.algorithm)) {
-        await appendEvent(tx, { kind: 'tag.set', repository: name, tag, digest: pushedAs.text });
-        await notifyManifestChange(tx, name);
-      }
-    }
-  });
-  if (tags.length > 0) ctx.manifests.invalidate(name);
-  return { digest: pushedAs, subject: parsed.subject, tags };
+  const change = prepareChange(name, ref, content, contentType, extraTags, ctx.options.sparseManifests === true);
+  await ctx.commits.submit(name, change);
+  if (change.tags.length > 0) ctx.manifests.invalidate(name);
+  return { digest: change.pushedAs, subject: change.parsed.subject, tags: change.tags };
 }
 
 export async function deleteManifest(ctx: RegistryContext, name: RepoName, ref: Reference): Promise<void> {

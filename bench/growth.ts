@@ -17,7 +17,7 @@ import { upsertPolicy } from '../src/db/retention.ts';
 import { collectGarbage } from '../src/registry/gc/collector.ts';
 import { runRetention } from '../src/registry/retention/run.ts';
 import { FsBlobStore } from '../src/storage/fs.ts';
-import { pickTargets, refcountMismatches, sizes, type Targets } from './lib/growth-checks.ts';
+import { commitLatency, pickTargets, refcountMismatches, sizes, type Targets } from './lib/growth-checks.ts';
 import * as seed from './lib/growth-seed.ts';
 import { measure, seededRandom, type Latency } from './lib/latency.ts';
 import { benchBaseDir, startBollard } from './lib/servers.ts';
@@ -41,12 +41,17 @@ interface Measured {
   rounds: Latency[];
 }
 
-interface SizeResult {
+interface Passes {
+  gcMs: number;
+  /** a one-row durable commit's median, measured right after the GC pass */
+  commitMs: number;
+  retentionMs: Measured;
+}
+
+interface SizeResult extends Passes {
+  population: number;
   manifests: number;
   latencies: Record<string, Measured>;
-  gcMs: number;
-  gcDeleted: number;
-  retentionMs: Measured;
   bytesPerManifest: number;
   perTable: Record<string, number>;
 }
@@ -96,6 +101,13 @@ async function measureSize(ctx: Ctx, population: number, round: number): Promise
   for (const [name, r] of Object.entries(rounds)) latencies[name] = summarise(r);
   log(`${population}: latencies measured`);
 
+  const passes = await measurePasses(ctx, round + 1, `${population}`);
+  const s = await sizes(ctx.db);
+  return { population, manifests: s.manifests, latencies, ...passes, bytesPerManifest: s.total / s.manifests, perTable: s.perTable };
+}
+
+/** A GC pass with GC_DUE manifests due (seeded now, as round `round`) and ROUNDS retention dry runs. */
+async function measurePasses(ctx: Ctx, round: number, label: string): Promise<Passes> {
   const retention: Latency[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const t0 = performance.now();
@@ -112,10 +124,9 @@ async function measureSize(ctx: Ctx, population: number, round: number): Promise
   const gcMs = performance.now() - t0;
   const gcDeleted = gc.deleted.filter((d) => d.target === 'manifest').length;
   if (gcDeleted !== GC_DUE) throw new Error(`gc deleted ${gcDeleted} manifests, ${GC_DUE} were due`);
-  log(`${population}: gc ${gcMs.toFixed(0)} ms, retention dry run ${median(retention.map((r) => r.p50)).toFixed(1)} ms`);
+  log(`${label}: gc ${gcMs.toFixed(0)} ms, retention dry run ${median(retention.map((r) => r.p50)).toFixed(1)} ms`);
 
-  const s = await sizes(ctx.db);
-  return { manifests: s.manifests, latencies, gcMs, gcDeleted, retentionMs: summarise(retention), bytesPerManifest: s.total / s.manifests, perTable: s.perTable };
+  return { gcMs, commitMs: await commitLatency(ctx.db), retentionMs: summarise(retention) };
 }
 
 interface Ctx {
@@ -133,10 +144,15 @@ async function main(): Promise<void> {
   const pool = await openPool(bollard.databaseUrl as string, { maximumPoolSize: 4 });
   const ctx: Ctx = { url: bollard.url, db, pool, store: new FsBlobStore(join(bollard.dataDir, 'storage')) };
   const results: SizeResult[] = [];
+  let baseline: Passes | null = null;
   try {
-    await seed.seedRepositories(db);
+    await seed.seedRepositories(db, false);
     await seed.seedRetained(db, RETAINED_TAGS);
     await upsertPolicy(pool, { repositoryGlob: seed.RETAINED, keepLast: RETENTION_KEEP, keepRegex: null, untaggedDelaySeconds: null });
+    await db.query('VACUUM (ANALYZE)');
+    // the same work due in a registry holding nothing else: what the passes are held to
+    baseline = await measurePasses(ctx, 0, 'empty registry');
+    await seed.seedRepositories(db, true);
     let have = 0;
     for (const [round, size] of SIZES.entries()) {
       const t0 = performance.now();
@@ -150,35 +166,46 @@ async function main(): Promise<void> {
     await pool.end();
     await bollard.stop();
   }
-  await report(results);
+  if (baseline) await report(baseline, results);
 }
 
-async function report(results: SizeResult[]): Promise<void> {
+async function report(baseline: Passes, results: SizeResult[]): Promise<void> {
   const first = results[0] as SizeResult;
   const last = results[results.length - 1] as SizeResult;
   const f = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(2));
-  const head = `| workload | ${results.map((r) => `${r.manifests} manifests`).join(' | ')} | ratio |`;
-  const lines = [head, `| --- |${results.map(() => ' ---: |').join('')} ---: |`];
+  const spread = (rounds: Latency[]) => `${f(Math.min(...rounds.map((x) => x.p50)))}–${f(Math.max(...rounds.map((x) => x.p50)))}`;
+  const lines = [
+    `| workload | empty registry | ${results.map((r) => `${r.population} manifests`).join(' | ')} | ratio, largest / smallest |`,
+    `| --- | ---: |${results.map(() => ' ---: |').join('')} ---: |`,
+  ];
   const targets: Array<[string, boolean, string]> = [];
   for (const name of Object.keys(first.latencies)) {
     const cell = (r: SizeResult) => {
       const m = r.latencies[name] as Measured;
-      return `${f(m.p50)} / ${f(m.p99)} (p50 ${f(Math.min(...m.rounds.map((x) => x.p50)))}–${f(Math.max(...m.rounds.map((x) => x.p50)))})`;
+      return `${f(m.p50)} / ${f(m.p99)} (p50 ${spread(m.rounds)})`;
     };
     const a = first.latencies[name] as Measured;
     const b = last.latencies[name] as Measured;
     const ratio = `${(b.p50 / a.p50).toFixed(2)}× / ${(b.p99 / a.p99).toFixed(2)}×`;
-    lines.push(`| ${name}, ms p50 / p99 | ${results.map(cell).join(' | ')} | ${ratio} |`);
-    targets.push([`${name} at ${last.manifests} within 1.5× of ${first.manifests} (p50, p99)`, b.p50 <= 1.5 * a.p50 && b.p99 <= 1.5 * a.p99, ratio]);
+    lines.push(`| ${name}, ms p50 / p99 | | ${results.map(cell).join(' | ')} | ${ratio} |`);
+    targets.push([`${name}: ${last.population} within 1.5× of ${first.population} (p50 / p99)`, b.p50 <= 1.5 * a.p50 && b.p99 <= 1.5 * a.p99, ratio]);
   }
-  const gcRatio = last.gcMs / first.gcMs;
-  lines.push(`| GC pass, ${GC_DUE} manifests due, ms | ${results.map((r) => f(r.gcMs)).join(' | ')} | ${gcRatio.toFixed(2)}× |`);
-  targets.push([`GC pass with ${GC_DUE} due at ${last.manifests} within 1.5× of ${first.manifests}`, gcRatio <= 1.5, `${gcRatio.toFixed(2)}×`]);
-  const ret = (r: SizeResult) => `${f(r.retentionMs.p50)} (${f(Math.min(...r.retentionMs.rounds.map((x) => x.p50)))}–${f(Math.max(...r.retentionMs.rounds.map((x) => x.p50)))})`;
-  const retRatio = last.retentionMs.p50 / first.retentionMs.p50;
-  lines.push(`| retention dry run, ${RETAINED_TAGS - RETENTION_KEEP} tags due, ms | ${results.map(ret).join(' | ')} | ${retRatio.toFixed(2)}× |`);
-  targets.push([`retention dry run at ${last.manifests} within 1.5× of ${first.manifests}`, retRatio <= 1.5, `${retRatio.toFixed(2)}×`]);
-  lines.push(`| PostgreSQL bytes per manifest | ${results.map((r) => f(r.bytesPerManifest)).join(' | ')} | ${(last.bytesPerManifest / first.bytesPerManifest).toFixed(2)}× |`);
+  // passes are held to the same work due in an empty registry, and to the smallest size
+  const passRow = (label: string, of: (p: Passes) => number, cell: (p: Passes) => string) => {
+    const worst = Math.max(...results.map(of)) / of(baseline);
+    const growth = of(last) / of(first);
+    lines.push(`| ${label} | ${cell(baseline)} | ${results.map(cell).join(' | ')} | ${growth.toFixed(2)}× |`);
+    targets.push([`${label}: every size within 1.5× of the empty registry`, worst <= 1.5, `${worst.toFixed(2)}× at most`]);
+    targets.push([`${label}: ${last.population} within 1.5× of ${first.population}`, growth <= 1.5, `${growth.toFixed(2)}×`]);
+  };
+  passRow(`GC pass, ${GC_DUE} manifests due, ms`, (p) => p.gcMs, (p) => f(p.gcMs));
+  passRow(`retention dry run, ${RETAINED_TAGS - RETENTION_KEEP} tags due, ms`, (p) => p.retentionMs.p50, (p) => `${f(p.retentionMs.p50)} (${spread(p.retentionMs.rounds)})`);
+  lines.push(`| one-row durable commit, ms (median of 200) | ${f(baseline.commitMs)} | ${results.map((r) => f(r.commitMs)).join(' | ')} | |`);
+  const perManifest = (r: SizeResult, tables: string[]) => tables.reduce((a, t) => a + (r.perTable[t] ?? 0), 0) / r.manifests;
+  const manifestTables = ['blobs', 'repository_blobs', 'manifests', 'manifest_blobs', 'manifest_children', 'tags'];
+  lines.push(`| PostgreSQL bytes per manifest, all tables (${Object.keys(first.perTable).length}) | | ${results.map((r) => f(r.bytesPerManifest)).join(' | ')} | ${(last.bytesPerManifest / first.bytesPerManifest).toFixed(2)}× |`);
+  lines.push(`| … of which manifests, blobs, links, references, tags | | ${results.map((r) => f(perManifest(r, manifestTables))).join(' | ')} | ${(perManifest(last, manifestTables) / perManifest(first, manifestTables)).toFixed(2)}× |`);
+  lines.push(`| manifest rows (population + ${RETAINED_TAGS} retained) | | ${results.map((r) => r.manifests).join(' | ')} | |`);
   lines.push('', '| target | result | met |', '| --- | --- | --- |');
   for (const [name, ok, value] of targets) lines.push(`| ${name} | ${value} | ${ok ? 'yes' : 'NO'} |`);
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
@@ -187,7 +214,7 @@ async function report(results: SizeResult[]): Promise<void> {
   process.stdout.write(`\n${perTable.join('\n')}\n`);
   const dir = new URL('./results/', import.meta.url);
   await mkdir(dir, { recursive: true });
-  await writeFile(new URL(`growth-${Date.now()}.json`, dir), JSON.stringify({ date: new Date().toISOString(), machine, results, targets }, null, 2));
+  await writeFile(new URL(`growth-${Date.now()}.json`, dir), JSON.stringify({ date: new Date().toISOString(), machine, baseline, results, targets }, null, 2));
 }
 
 await main();

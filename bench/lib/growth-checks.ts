@@ -78,3 +78,19 @@ export async function explain(db: pg.Client, statement: string, params: unknown[
   const { rows } = await db.query(`EXPLAIN (ANALYZE, BUFFERS) ${statement}`, params);
   return rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
 }
+
+/** Median milliseconds of a one-row durable commit: the floor under every GC review (each is its own transaction). */
+export async function commitLatency(db: pg.Client, commits = 200): Promise<number> {
+  await db.query('CREATE TABLE growth_commit_probe (n int)');
+  const times: number[] = [];
+  try {
+    for (let n = 0; n < commits; n++) {
+      const t0 = performance.now();
+      await db.query('INSERT INTO growth_commit_probe VALUES ($1)', [n]);
+      times.push(performance.now() - t0);
+    }
+  } finally {
+    await db.query('DROP TABLE growth_commit_probe');
+  }
+  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)] as number;
+}

@@ -14,7 +14,7 @@ export const BIG = 'growth/big';
 export const RETAINED = 'growth/retained';
 export const GC_REPO = 'growth/gc';
 export const repoName = (k: number) => `growth/r${String(k).padStart(6, '0')}`;
-export const tagName = (i: number) => `v${String(i).padStart(9, '0')}`;
+export const tagName = (i: number) => `v${String(i).padStart(10, '0')}`;
 
 /**
  * Where manifest i of the population goes: every tenth to BIG (its tags list grows
@@ -53,10 +53,11 @@ export async function connect(databaseUrl: string): Promise<pg.Client> {
   return client;
 }
 
-export async function seedRepositories(db: pg.Client): Promise<void> {
+/** The three repositories of the measurements, and with `all` the REPOS of the population. */
+export async function seedRepositories(db: pg.Client, all: boolean): Promise<void> {
   await db.query(`
     INSERT INTO repositories (name)
-    SELECT 'growth/r' || lpad(k::text, 6, '0') FROM generate_series(0, ${REPOS - 1}) k
+    SELECT 'growth/r' || lpad(k::text, 6, '0') FROM generate_series(0, ${all ? REPOS - 1 : -1}) k
     UNION ALL VALUES ('${BIG}'), ('${RETAINED}'), ('${GC_REPO}')
     ON CONFLICT (name) DO NOTHING`);
 }
@@ -100,7 +101,7 @@ async function seedRange(db: pg.Client, from: number, to: number, shape: Shape, 
   await db.query(`INSERT INTO manifest_blobs (manifest_id, blob_id) SELECT manifest_id, blob_id + k FROM growth_rows, (VALUES (0), (1)) v(k)`);
   await db.query(`
     INSERT INTO tags (repository_id, name, manifest_id, updated_at)
-    SELECT repository_id, 'v' || lpad(i::text, 9, '0'), manifest_id, ${stamp} FROM growth_rows WHERE tagged`);
+    SELECT repository_id, 'v' || lpad(i::text, 10, '0'), manifest_id, ${stamp} FROM growth_rows WHERE tagged`);
   for (const table of ['blobs', 'manifests']) {
     await db.query(`SELECT setval(pg_get_serial_sequence('${table}', 'id'), (SELECT max(id) FROM ${table}))`);
   }

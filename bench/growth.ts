@@ -8,7 +8,7 @@
 //
 // Knobs (env): BENCH_GROWTH_SIZES (10000,100000,1000000), BENCH_GROWTH_REQUESTS
 // (1000 per round and workload), BENCH_GROWTH_ROUNDS (3), BENCH_GROWTH_CONCURRENCY (4),
-// BENCH_DIR (os tmpdir).
+// BENCH_GROWTH_GC_DUE (10000), BENCH_DIR (os tmpdir).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +26,7 @@ const SIZES = (process.env.BENCH_GROWTH_SIZES ?? '10000,100000,1000000').split('
 const REQUESTS = Number(process.env.BENCH_GROWTH_REQUESTS ?? 1000);
 const ROUNDS = Number(process.env.BENCH_GROWTH_ROUNDS ?? 3);
 const CONCURRENCY = Number(process.env.BENCH_GROWTH_CONCURRENCY ?? 4);
-const GC_DUE = 10_000;
+const GC_DUE = Number(process.env.BENCH_GROWTH_GC_DUE ?? 10_000);
 const RETAINED_TAGS = 1000;
 const RETENTION_KEEP = 900;
 const GC_POLICY = { reviewDelay: 86_400, untagged: 'delete', orphanReferrers: true } as const;

@@ -18,7 +18,7 @@ export async function findRepository(db: CommonQueryMethods, name: RepoName): Pr
   return db.maybeOneFirst(sql.type(IdRow)`SELECT id FROM repositories WHERE name = ${name}`);
 }
 
-/** Repositories holding at least one manifest, in lexical order after `last`; `visible`: names matching one of these regexes only. */
+/** Repositories holding at least one manifest (migrations/0011_repositories_listed.sql), in lexical order after `last`; `visible`: names matching one of these regexes only. */
 export async function listRepositories(
   db: CommonQueryMethods,
   last: string | null,
@@ -28,9 +28,9 @@ export async function listRepositories(
   const filter = visible === null ? sql.fragment`TRUE` : sql.fragment`r.name ~ ANY(${sql.array(visible, 'text')})`;
   return db.anyFirst(sql.type(z.object({ name: z.string() }))`
     SELECT r.name FROM repositories r
-    WHERE (${last}::text IS NULL OR r.name > ${last})
+    WHERE r.has_manifests
+      AND (${last}::text IS NULL OR r.name > ${last})
       AND ${filter}
-      AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)
     ORDER BY r.name
     LIMIT ${limit}`);
 }

@@ -18,8 +18,17 @@ export async function unlockRetentionPass(conn: CommonQueryMethods): Promise<voi
 
 const RepoRow = z.object({ id: z.number(), name: z.string() });
 
-export async function listRepositoryNames(db: CommonQueryMethods) {
-  return db.any(sql.type(RepoRow)`SELECT id, name FROM repositories ORDER BY name`);
+/**
+ * The repositories some glob matches, by name. Each glob reads only the index range
+ * of its literal prefix, so a policy on a few repositories costs the same in a
+ * registry of 100 000 (bench/growth.ts measured 0.2–0.6 s when every name was read).
+ */
+export async function listRepositoriesMatching(db: CommonQueryMethods, globs: ReadonlyArray<{ prefix: string; regex: string }>) {
+  return db.any(sql.type(RepoRow)`
+    SELECT DISTINCT r.id, r.name
+    FROM unnest(${sql.array(globs.map((g) => g.prefix), 'text')}, ${sql.array(globs.map((g) => g.regex), 'text')}) AS g(prefix, regex)
+    JOIN repositories r ON r.name >= g.prefix COLLATE "C" AND r.name < (g.prefix || chr(1114111)) COLLATE "C" AND r.name ~ g.regex
+    ORDER BY r.name`);
 }
 
 const TagRow = z.object({ name: z.string(), manifest_id: z.number(), digest: z.string(), stamp: z.string() });

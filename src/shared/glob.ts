@@ -23,3 +23,9 @@ export function isValidGlob(glob: string): boolean {
 export function globMatches(glob: string, name: string): boolean {
   return new RegExp(globToRegex(glob)).test(name);
 }
+
+/** The literal characters before the glob's first wildcard: every name it matches starts with them. */
+export function globPrefix(glob: string): string {
+  const wildcard = glob.search(/[*?]/);
+  return wildcard === -1 ? glob : glob.slice(0, wildcard);
+}

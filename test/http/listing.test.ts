@@ -93,6 +93,19 @@ describe('catalog', () => {
     expect((await request(reg.app).get(next as string)).body.repositories).toEqual(['list/zeta']);
     expect((await request(reg.app).get('/v2/_catalog?n=0')).body.repositories).toEqual([]);
   });
+
+  test('a repository leaves the catalog with its last manifest and comes back with the next', async () => {
+    const r = 'list/gone';
+    const names = async () => (await request(reg.app).get('/v2/_catalog')).body.repositories as string[];
+    for (const b of [config, layer]) await pushBlob(reg.app, r, b);
+    expect(await names()).not.toContain(r);
+    await pushManifest(reg.app, r, 'v1', image, OCI_MANIFEST);
+    expect(await names()).toContain(r);
+    expect((await request(reg.app).delete(`/v2/${r}/manifests/${image.digest}`)).status).toBe(202);
+    expect(await names()).not.toContain(r);
+    await pushManifest(reg.app, r, 'v1', image, OCI_MANIFEST);
+    expect(await names()).toContain(r);
+  });
 });
 
 describe('referrers', () => {

@@ -95,6 +95,15 @@ describe('when several policies match, the most specific glob alone applies', ()
     await pushTags('team/app', ['6', '7']);
     expect(await dryThenReal()).toEqual([]);
   });
+
+  test('a glob governs the names it matches, not every name starting with its literal prefix', async () => {
+    for (const r of ['pre/app', 'pre/apple', 'pre/app/sub', 'pre/abc', 'pre/ab/c']) await pushTags(r, ['1', '2']);
+    await policy('pre/app', { keepLast: 1 });
+    await policy('pre/a?c', { keepLast: 0 });
+    const items = await dryThenReal();
+    const count = (r: string) => items.filter((i) => i.repository === r).length;
+    expect(['pre/app', 'pre/apple', 'pre/app/sub', 'pre/abc', 'pre/ab/c'].map(count)).toEqual([1, 0, 0, 2, 0]);
+  });
 });
 
 describe('untagged manifests after a delay', () => {

@@ -7,7 +7,8 @@ import { deleteManifestRow } from '../../db/manifests.ts';
 import { notifyManifestChange } from '../../db/notify.ts';
 import { listImmutableRules, listPolicies } from '../../db/retention.ts';
 import { lockRepositoryForWrite } from '../../db/repositories.ts';
-import { deleteTagRows, listRepositoryNames, lockManifestsAndLinks, lockTags, tryLockRetentionPass, unlockRetentionPass, unpulledManifests, untaggedManifests } from '../../db/retention-pass.ts';
+import { deleteTagRows, listRepositoriesMatching, lockManifestsAndLinks, lockTags, tryLockRetentionPass, unlockRetentionPass, unpulledManifests, untaggedManifests } from '../../db/retention-pass.ts';
+import { globPrefix, globToRegex } from '../../shared/glob.ts';
 import { immutableMatcher } from './rules.ts';
 import { itemsOf, manifestReason, planRepository, tagReason, type ManifestRule, type RepositoryPlan, type RetentionItem } from './plan.ts';
 import { policyFor } from './rules.ts';
@@ -41,7 +42,8 @@ async function planAll(db: CommonQueryMethods): Promise<RepositoryPlan[]> {
   if (policies.length === 0) return [];
   const rules = await listImmutableRules(db);
   const plans: RepositoryPlan[] = [];
-  for (const repo of await listRepositoryNames(db)) {
+  const globs = policies.map((p) => ({ prefix: globPrefix(p.repositoryGlob), regex: globToRegex(p.repositoryGlob) }));
+  for (const repo of await listRepositoriesMatching(db, globs)) {
     const policy = policyFor(policies, repo.name);
     if (policy) plans.push(await planRepository(db, repo, policy, rules));
   }

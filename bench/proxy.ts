@@ -13,6 +13,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { closeClient } from './lib/client.ts';
+import { cpuMeter } from './lib/cpu.ts';
 import { directWriteRate, fsyncedWriteRate, makeRandomFile, settleDisk } from './lib/files.ts';
 import { pullImage, pushFileImage } from './lib/image.ts';
 import { benchBaseDir, startBollard, startDistribution, type Registry } from './lib/servers.ts';
@@ -29,32 +30,48 @@ const TARGET = 0.1;
 const log = (msg: string) => process.stderr.write(`[bench:proxy] ${msg}\n`);
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)] as number;
 
-/** MB/s (10^6 bytes) of one pull, measured after the disk has written back what came before. */
-async function timedPull(url: string, repo: string): Promise<number> {
+/** CPU seconds per GiB pulled, by process: the upstream, Bollard (with its PostgreSQL) when it serves the pull, and the client. */
+type CpuPerGiB = Record<string, number>;
+
+interface Pull {
+  /** MB/s (10^6 bytes). */
+  mbps: number;
+  cpu: CpuPerGiB;
+}
+
+/** One pull, measured after the disk has written back what came before. */
+async function timedPull(url: string, repo: string, servers: Record<string, number>): Promise<Pull> {
   settleDisk();
+  const meter = cpuMeter(servers);
   const t0 = process.hrtime.bigint();
   const bytes = await pullImage(url, repo, TAG);
-  return bytes / (Number(process.hrtime.bigint() - t0) / 1e9) / 1e6;
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const used = meter.stop();
+  const cpu = Object.fromEntries(Object.entries(used).map(([k, v]) => [k, v / (bytes / 2 ** 30)]));
+  return { mbps: bytes / seconds / 1e6, cpu };
 }
 
 interface Round {
   direct: number;
   first: number;
   second: number;
+  cpu: { direct: CpuPerGiB; first: CpuPerGiB; second: CpuPerGiB };
 }
 
 /** One round: a fresh Bollard (empty database and storage) proxying the upstream; the direct pull alternates before and after. */
 async function round(base: string, upstream: Registry, i: number, profileDir: string): Promise<Round> {
   const directFirst = i % 2 === 0;
-  let direct = directFirst ? await timedPull(upstream.url, REPO) : 0;
+  const pullDirect = () => timedPull(upstream.url, REPO, { upstream: upstream.pid });
+  let direct = directFirst ? await pullDirect() : null;
   const env: Record<string, string> = { BOLLARD_PROXY: `up=${upstream.url}` };
   if (PROFILE) env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${profileDir}`;
   const bollard = await startBollard(base, env);
   try {
-    const first = await timedPull(bollard.url, `up/${REPO}`);
-    const second = await timedPull(bollard.url, `up/${REPO}`);
-    if (!directFirst) direct = await timedPull(upstream.url, REPO);
-    return { direct, first, second };
+    const servers = { upstream: upstream.pid, bollard: bollard.pid };
+    const first = await timedPull(bollard.url, `up/${REPO}`, servers);
+    const second = await timedPull(bollard.url, `up/${REPO}`, servers);
+    direct ??= await pullDirect();
+    return { direct: direct.mbps, first: first.mbps, second: second.mbps, cpu: { direct: direct.cpu, first: first.cpu, second: second.cpu } };
   } finally {
     await bollard.stop();
   }
@@ -119,7 +136,31 @@ function report(rounds: Round[], disk: { fsynced: number; direct: number }, base
   const met = 1 - m.first / m.direct <= TARGET;
   out.push(`first pull slower than direct by ${((1 - m.first / m.direct) * 100).toFixed(1)} % (medians); per round: ${slower.map((s) => `${(s * 100).toFixed(1)} %`).join(', ')}`);
   out.push(`target: first pull ≤ ${TARGET * 100} % slower than direct: ${met ? 'MET' : 'NOT MET'}`);
+  out.push('', ...cpuReport(rounds, m.direct));
   process.stdout.write(`${out.join('\n')}\n`);
+}
+
+/**
+ * CPU seconds per GiB by process (medians over the rounds), and what they allow:
+ * when client and servers share the cores, no pull can run faster than the cores
+ * can do all of its work, so the first pull's CPU bounds its speed from above.
+ */
+function cpuReport(rounds: Round[], direct: number): string[] {
+  const cores = cpus().length;
+  const kinds = ['direct', 'first', 'second'] as const;
+  const names = ['client', 'upstream', 'bollard'];
+  const med = (k: (typeof kinds)[number], n: string) => median(rounds.map((r) => r.cpu[k][n] ?? 0));
+  const lines = [`CPU seconds per GiB pulled (medians; /proc, PostgreSQL included in Bollard's): ${names.join(' / ')} / all`];
+  const total = (k: (typeof kinds)[number]) => names.reduce((sum, n) => sum + med(k, n), 0);
+  for (const k of kinds) lines.push(`  ${k.padEnd(7)} ${names.map((n) => med(k, n).toFixed(2).padStart(5)).join(' ')} ${total(k).toFixed(2).padStart(6)}`);
+  // the fastest the first pull could go if every core did nothing but its work
+  const ceiling = (cores / total('first')) * (2 ** 30 / 1e6);
+  const needed = direct * (1 - TARGET);
+  lines.push(
+    `the first pull's work fits ${cores} cores at ${ceiling.toFixed(0)} MB/s at most; the target needs ${needed.toFixed(0)} MB/s` +
+      (ceiling < needed ? ': out of reach on this machine until the first pull costs less CPU' : ''),
+  );
+  return lines;
 }
 
 async function writeResults(dir: string, rounds: Round[], disk: { fsynced: number; direct: number }, base: string): Promise<void> {

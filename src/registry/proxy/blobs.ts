@@ -7,7 +7,7 @@
 // The last chunk is held back until that verification: a client is sent a whole
 // body only for a blob that verified, and for a wrong or truncated one it sees the
 // connection cut short of the announced length, never a complete wrong blob.
-import { pipeline, Readable, Transform } from 'node:stream';
+import { pipeline, Transform } from 'node:stream';
 import type { Digest } from '../../digest/digest.ts';
 import { RegistryError } from '../../errors/codes.ts';
 import type { RepoName } from '../../shared/names.ts';
@@ -64,10 +64,13 @@ export async function cacheBlob(ctx: RegistryContext, name: RepoName, digest: Di
       clientGone = true;
     });
   };
+  const upstream = res.body;
+  upstream.on('data', (chunk: Buffer) => {
+    guard.touch();
+    observer?.received(prefix, chunk.length);
+  });
   const tee = new Transform({
     transform(chunk: Buffer, _enc, done) {
-      guard.touch();
-      observer?.received(prefix, chunk.length);
       staging?.received(chunk.length);
       const previous = held;
       held = chunk;
@@ -75,7 +78,6 @@ export async function cacheBlob(ctx: RegistryContext, name: RepoName, digest: Di
       deliver(previous).then(() => done(null, chunk), done);
     },
   });
-  const upstream = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
   pipeline(upstream, tee, (err) => {
     guard.stop();
     if (err) upstreamFailure = err;

@@ -130,7 +130,7 @@ async function readLimited(res: UpstreamResponse, limit: number, prefix: string)
         res.abort(new Error('too large'));
         throw new RegistryError('UNAVAILABLE', `upstream ${prefix} sent a manifest over ${limit} bytes`);
       }
-      chunks.push(Buffer.from(chunk));
+      chunks.push(chunk as Buffer);
     }
   } catch (err) {
     if (err instanceof RegistryError) throw err;

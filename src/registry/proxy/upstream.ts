@@ -2,14 +2,16 @@
 // (a 401 names realm, service and scope; the token is fetched from the realm and
 // cached until it expires). Every failure becomes a RegistryError the client can
 // be shown; credentials never appear in an error or a log line.
+import type { Readable } from 'node:stream';
 import { RegistryError } from '../../errors/codes.ts';
 import type { UpstreamOptions } from './options.ts';
+import { NoAnswer, readText, Transport } from './transport.ts';
 
 export interface UpstreamResponse {
   status: number;
   headers: Headers;
   /** Null for HEAD; read it before the idle timer (`stall`) fires. */
-  body: ReadableStream<Uint8Array> | null;
+  body: Readable | null;
   /** Aborts the request, e.g. when the body stalls. */
   abort(reason: Error): void;
   /** The upstream's timeout: also how long its body may stall (stallGuard). */
@@ -38,11 +40,14 @@ interface CachedToken {
 
 /** Seconds before its expiry a token is no longer used: a request may take that long. */
 const TOKEN_MARGIN_S = 10;
+/** A token service's answer is a few KiB; more is not read. */
+const TOKEN_BODY_LIMIT = 1 << 20;
 
 export class UpstreamClient {
   readonly options: UpstreamOptions;
   private readonly timeoutMs: number;
   private readonly tokens = new Map<string, CachedToken>();
+  private readonly transport = new Transport();
   /** Set once the upstream asked for Basic: later requests send it at once. */
   private basic = false;
 
@@ -59,11 +64,11 @@ export class UpstreamClient {
     let res = await this.send(method, url, { ...headers, ...this.authorization(scope) });
     if (res.status === 401) {
       const challenge = res.headers.get('www-authenticate') ?? '';
-      await res.body?.cancel().catch(() => undefined);
+      res.abort(new Error('not read'));
       if (!(await this.answer(challenge, scope))) throw new RegistryError('DENIED', `upstream ${this.options.prefix} refused anonymous access`);
       res = await this.send(method, url, { ...headers, ...this.authorization(scope) });
       if (res.status === 401 || res.status === 403) {
-        await res.body?.cancel().catch(() => undefined);
+        res.abort(new Error('not read'));
         throw new RegistryError('DENIED', `upstream ${this.options.prefix} refused the configured credentials`);
       }
     }
@@ -97,7 +102,9 @@ export class UpstreamClient {
     realm.searchParams.set('scope', params.scope ?? scope);
     const auth: Record<string, string> = this.options.username !== undefined ? { Authorization: `Basic ${this.basicCredentials()}` } : {};
     const res = await this.send('GET', realm.toString(), auth);
-    const text = res.body ? await new Response(res.body).text() : '';
+    const text = await readText(res.body, TOKEN_BODY_LIMIT).catch((err: Error) => {
+      throw new RegistryError('UNAVAILABLE', `upstream ${this.options.prefix}'s token service: ${err.message}`);
+    });
     if (res.status !== 200) throw new RegistryError('DENIED', `upstream ${this.options.prefix}'s token service answered ${res.status}`);
     const body = parseJson(text) as { token?: unknown; access_token?: unknown; expires_in?: unknown } | null;
     const token = typeof body?.token === 'string' ? body.token : typeof body?.access_token === 'string' ? body.access_token : null;
@@ -108,21 +115,17 @@ export class UpstreamClient {
   }
 
   /**
-   * One fetch. The timeout covers the time to the response headers only; the body
-   * has its own idle timer (the caller's), as a large blob may take long but
-   * must never stall.
+   * One request (redirects followed). The timeout covers the time to the response
+   * headers only; the body has its own idle timer (the caller's), as a large blob
+   * may take long but must never stall.
    */
-  private async send(method: string, url: string, headers: Record<string, string>): Promise<UpstreamResponse> {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new Error('timeout')), this.timeoutMs);
+  private async send(method: 'GET' | 'HEAD', url: string, headers: Record<string, string>): Promise<UpstreamResponse> {
     try {
-      const res = await fetch(url, { method, headers, signal: controller.signal, redirect: 'follow' });
-      return { status: res.status, headers: res.headers, body: res.body, abort: (r) => controller.abort(r), timeoutMs: this.timeoutMs };
+      const res = await this.transport.send(method, url, headers, this.timeoutMs);
+      return { ...res, timeoutMs: this.timeoutMs };
     } catch (err) {
-      const reason = controller.signal.aborted ? `no answer within ${this.timeoutMs} ms` : describe(err);
+      const reason = err instanceof NoAnswer ? err.message : describe(err);
       throw new RegistryError('UNAVAILABLE', `upstream ${this.options.prefix} unreachable: ${reason}`);
-    } finally {
-      clearTimeout(timer);
     }
   }
 }
@@ -166,8 +169,8 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** The reason of a failed fetch (TLS, refused connection, DNS), without the URL's credentials. */
+/** The reason of a failed request (TLS, refused connection, DNS), without the URL's credentials. */
 function describe(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : 'failed');
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? code : err instanceof Error ? err.message : 'failed';
 }

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { DOCKER_LIST, DOCKER_MANIFEST } from '../support/fixtures.ts';
 import { startServer, type ServerProcess } from '../support/server.ts';
 import { fetchBlobDigest, fetchManifest, findClient, missingClient, ON_CI, runner, type Runner } from '../e2e/clients.ts';
 import { listTags } from '../e2e/containers-sandbox.ts';
@@ -30,9 +31,11 @@ if (DOCKER && DAEMON && !ROOT) {
   else console.log(`${FILE}: skipped, its own dockerd needs root`);
 }
 
-/** What `docker pull mirrored:v1` asks the mirror for: Docker Hub's official image. */
-const NAME = 'mirrored';
-const REPO = `library/${NAME}`;
+/** An image as docker built and pushed it: its ID (the config's digest) and the manifest's digest. */
+interface Pushed {
+  id: string;
+  digest: string;
+}
 
 interface ManifestDoc {
   config: { digest: string; size: number };
@@ -45,7 +48,8 @@ describe.skipIf(!DOCKER || !DAEMON || !UPSTREAM || !ROOT)(`docker (${DOCKER?.ver
   let server: ServerProcess;
   let daemon: Daemon;
   let docker: Runner;
-  let pushed: { id: string; digest: string };
+  let single: Pushed;
+  let multi: Pushed & { mine: Pushed; other: Pushed };
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'bl-dkmirror-'));
@@ -70,44 +74,74 @@ describe.skipIf(!DOCKER || !DAEMON || !UPSTREAM || !ROOT)(`docker (${DOCKER?.ver
     const r = await docker.ok(['image', 'inspect', '--format', '{{json .}}', ref]);
     return JSON.parse(r.stdout) as { Id: string; RepoDigests: string[] };
   };
-  const pull = async () => {
-    const r = await docker.ok(['pull', `${NAME}:v1`]);
-    expect(r.stdout).toContain(`Digest: ${pushed.digest}`);
-    const image = await inspect(`${NAME}:v1`);
-    expect(image.Id).toBe(pushed.id);
-    expect(image.RepoDigests).toEqual([`${NAME}@${pushed.digest}`]);
+  /** Builds an image FROM scratch and pushes it to the upstream as library/<name>:<tag>; docker then forgets it. */
+  const pushUpstream = async (name: string, tag: string, text: string): Promise<Pushed> => {
+    const ref = `${upstream.url.slice('http://'.length)}/library/${name}:${tag}`;
+    const dir = await context(join(work, `${name}-${tag}`), 'FROM scratch\nCOPY hello.txt /hello.txt\nCOPY data.bin /data.bin\n', {
+      'hello.txt': text,
+      'data.bin': randomBytes(256 * 1024),
+    });
+    await docker.ok(['build', '-q', '-t', ref, dir]);
+    const id = (await inspect(ref)).Id;
+    const digest = pushedDigest(await docker.ok(['push', ref]));
+    await docker.ok(['rmi', ref]);
+    expect((await docker.attempt(['image', 'inspect', id])).code).not.toBe(0);
+    return { id, digest };
+  };
+  /** `docker pull <name>:v1`, as a user of Docker Hub types it: the image is `id`, named by `digest`. */
+  const pull = async (name: string, id: string, digest: string) => {
+    const r = await docker.ok(['pull', `${name}:v1`]);
+    expect(r.stdout).toContain(`Digest: ${digest}`);
+    const image = await inspect(`${name}:v1`);
+    expect(image.Id).toBe(id);
+    expect(image.RepoDigests).toEqual([`${name}@${digest}`]);
+  };
+  /** Bollard holds the image manifest and its blobs under the name docker sent, byte for byte. */
+  const held = async (repo: string, image: Pushed) => {
+    const served = await fetchManifest(server, repo, image.digest);
+    expect([served.status, served.digest, sha256(served.body)]).toEqual([200, image.digest, image.digest]);
+    const doc = JSON.parse(served.body.toString()) as ManifestDoc;
+    expect(doc.config.digest).toBe(image.id);
+    expect(doc.layers).toHaveLength(2);
+    for (const d of [doc.config, ...doc.layers]) expect(await fetchBlobDigest(server, repo, d.digest)).toEqual({ status: 200, digest: d.digest, size: d.size });
   };
 
   test('docker pull <name> goes to the mirror, which fetches library/<name> upstream and caches it', async () => {
-    const upstreamRef = `${upstream.url.slice('http://'.length)}/${REPO}:v1`;
-    const dir = await context(join(work, 'img'), 'FROM scratch\nCOPY hello.txt /hello.txt\nCOPY data.bin /data.bin\n', {
-      'hello.txt': 'hello through the mirror\n',
-      'data.bin': randomBytes(256 * 1024),
-    });
-    await docker.ok(['build', '-q', '-t', upstreamRef, dir]);
-    const id = (await inspect(upstreamRef)).Id;
-    pushed = { id, digest: pushedDigest(await docker.ok(['push', upstreamRef])) };
-    await docker.ok(['rmi', upstreamRef]);
-    expect((await docker.attempt(['image', 'inspect', id])).code).not.toBe(0);
-    expect((await listTags(server, REPO)).status).toBe(404);
-
-    await pull();
-
-    // Bollard holds it now under the name docker sent, byte for byte
-    expect(await listTags(server, REPO)).toMatchObject({ status: 200, tags: ['v1'] });
-    const served = await fetchManifest(server, REPO, pushed.digest);
-    expect([served.status, served.digest, sha256(served.body)]).toEqual([200, pushed.digest, pushed.digest]);
-    const doc = JSON.parse(served.body.toString()) as ManifestDoc;
-    expect(doc.config.digest).toBe(id);
-    expect(doc.layers).toHaveLength(2);
-    for (const d of [doc.config, ...doc.layers]) expect(await fetchBlobDigest(server, REPO, d.digest)).toEqual({ status: 200, digest: d.digest, size: d.size });
+    single = await pushUpstream('mirrored', 'v1', 'hello through the mirror\n');
+    expect((await listTags(server, 'library/mirrored')).status).toBe(404);
+    await pull('mirrored', single.id, single.digest);
+    expect(await listTags(server, 'library/mirrored')).toMatchObject({ status: 200, tags: ['v1'] });
+    await held('library/mirrored', single);
   });
 
-  test('with the upstream stopped, docker rmi and docker pull again: served from the cache', async () => {
+  test('a multi-platform list, as Hub serves its images: docker takes the child of its platform by digest', async () => {
+    const mine = await pushUpstream('multi', 'mine', 'this platform\n');
+    const other = await pushUpstream('multi', 'other', 'another platform\n');
+    const [arch, otherArch] = process.arch === 'arm64' ? ['arm64', 'amd64'] : ['amd64', 'arm64'];
+    const platforms = [{ digest: mine.digest, architecture: arch }, { digest: other.digest, architecture: otherArch }];
+    const children = await Promise.all(platforms.map(async ({ digest, architecture }) => {
+      const res = await fetch(`${upstream.url}/v2/library/multi/manifests/${digest}`, { headers: { Accept: DOCKER_MANIFEST } });
+      const size = (await res.arrayBuffer()).byteLength;
+      return { mediaType: DOCKER_MANIFEST, digest, size, platform: { architecture, os: 'linux' } };
+    }));
+    const list = JSON.stringify({ schemaVersion: 2, mediaType: DOCKER_LIST, manifests: children });
+    const put = await fetch(`${upstream.url}/v2/library/multi/manifests/v1`, { method: 'PUT', headers: { 'Content-Type': DOCKER_LIST }, body: list });
+    expect(put.status).toBe(201);
+    multi = { id: mine.id, digest: sha256(list), mine, other };
+    await pull('multi', mine.id, multi.digest);
+    expect((await fetchManifest(server, 'library/multi', multi.digest)).status).toBe(200);
+    await held('library/multi', mine);
+  });
+
+  test('with the upstream stopped, docker rmi and docker pull again: served from the cache; the other platform was never fetched', async () => {
     await upstream.stop();
-    await docker.ok(['rmi', `${NAME}:v1`]);
-    expect((await docker.attempt(['image', 'inspect', pushed.id])).code).not.toBe(0);
-    await pull();
+    for (const [name, image] of [['mirrored', single], ['multi', multi]] as const) {
+      await docker.ok(['rmi', `${name}:v1`]);
+      expect((await docker.attempt(['image', 'inspect', image.id])).code).not.toBe(0);
+      await pull(name, image.id, image.digest);
+    }
     expect(server.output()).toContain('serving a stale cached tag');
+    // the other platform's child was never asked for, so it was never fetched: with no upstream it is not to be had
+    expect((await fetchManifest(server, 'library/multi', multi.other.digest)).status).toBe(503);
   });
 });

@@ -20,6 +20,8 @@ const FetchRow = z.object({
   size: z.number().nullable(),
   stored: z.number(),
   failure: z.object({ code: z.string(), detail: z.unknown(), headers: z.record(z.string(), z.string()) }).nullable(),
+  /** When this fetch (or the takeover that made it this one) began, by the database's clock, as PostgreSQL writes a timestamptz. */
+  started_at: z.string(),
   vacant: z.boolean(),
 });
 export type FetchRow = z.infer<typeof FetchRow>;
@@ -59,7 +61,7 @@ export async function claimFetch(db: CommonQueryMethods, c: Claim): Promise<bool
  */
 export async function findFetch(db: CommonQueryMethods, kind: FetchKind, key: string, checkVacant = true): Promise<FetchRow | null> {
   return db.maybeOne(sql.type(FetchRow)`
-    SELECT f.repository, f.token::text, f.upload_id::text, f.size, f.stored, f.failure, ${checkVacant ? vacant('f') : sql.fragment`false`} AS vacant
+    SELECT f.repository, f.token::text, f.upload_id::text, f.size, f.stored, f.failure, f.started_at::text, ${checkVacant ? vacant('f') : sql.fragment`false`} AS vacant
     FROM proxy_fetches f WHERE f.kind = ${kind} AND f.key = ${key}`);
 }
 

@@ -11,6 +11,13 @@ export async function tagConfirmedAgo(db: CommonQueryMethods, repository: string
     WHERE r.name = ${repository} AND p.tag = ${tag}`);
 }
 
+/** Whether the tag was confirmed at or after `since` (a timestamptz as PostgreSQL wrote it). */
+export async function tagConfirmedSince(db: CommonQueryMethods, repository: string, tag: string, since: string): Promise<boolean> {
+  return db.exists(sql.type(z.object({ exists: z.boolean() }))`
+    SELECT 1 FROM proxy_tags p JOIN repositories r ON r.id = p.repository_id
+    WHERE r.name = ${repository} AND p.tag = ${tag} AND p.confirmed_at >= ${since}::timestamptz`);
+}
+
 /** Records that the upstream confirmed the tag now (the repository exists: its manifest is cached). */
 export async function confirmTagRow(db: CommonQueryMethods, repository: string, tag: string): Promise<void> {
   await db.query(sql.unsafe`

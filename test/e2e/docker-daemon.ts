@@ -20,7 +20,8 @@ export interface Daemon {
   log(): string;
 }
 
-export async function startDaemon(docker: string, dir: string): Promise<Daemon> {
+/** `args`: more dockerd arguments, e.g. `--registry-mirror` (test/proxy/docker-mirror.test.ts). */
+export async function startDaemon(docker: string, dir: string, args: string[] = []): Promise<Daemon> {
   for (const d of ['data', 'exec', 'config', 'home', 'tmp']) await mkdir(join(dir, d), { recursive: true, mode: 0o700 });
   const socket = join(dir, 'docker.sock');
   const child: ChildProcess = spawn(
@@ -32,6 +33,7 @@ export async function startDaemon(docker: string, dir: string): Promise<Daemon> 
       '--pidfile', join(dir, 'docker.pid'),
       '--iptables=false', '--ip6tables=false', '--ip-forward=false', '--ip-masq=false', '--bridge=none',
       '--storage-driver', 'vfs',
+      ...args,
     ],
     { env: { PATH: process.env.PATH, HOME: join(dir, 'home'), TMPDIR: join(dir, 'tmp') }, stdio: ['ignore', 'pipe', 'pipe'] },
   );

@@ -133,3 +133,28 @@ test('where a staging cannot be followed (as on S3), the other pulls wait for th
   expect(await countRows(waiting.pool, 'blobs')).toBe(1);
   expect(await countRows(waiting.pool, 'proxy_fetches')).toBe(0);
 });
+
+test('a cached tag whose upstream is down: each of three concurrent pulls is served stale with the Warning, one HEAD upstream', async () => {
+  const config = randomBlob(60);
+  const m = imageManifest(config, [], {}, OCI_MANIFEST);
+  const answer = (req: IncomingMessage, res: ServerResponse) =>
+    res.writeHead(200, { 'Content-Type': OCI_MANIFEST, 'Docker-Content-Digest': m.digest, 'Content-Length': m.data.length }).end(req.method === 'HEAD' ? undefined : m.data);
+  handler = answer;
+  const tag = '/v2/up/img/manifests/stale';
+  const pullTag = () => fetch(`${bollard.url}${tag}`, { headers: { Accept: OCI_MANIFEST } }).then(async (res) => ({
+    status: res.status, body: Buffer.from(await res.arrayBuffer()), warning: res.headers.get('warning'),
+  }));
+  expect((await pullTag()).warning).toBeNull(); // cached now; with a tag TTL of 0 every later pull revalidates
+  // the slow answer keeps the one revalidation in flight while the others join it
+  handler = (_req, res) => setTimeout(() => res.writeHead(503).end(), 300);
+  const stale = await Promise.all([1, 2, 3].map(() => pullTag()));
+  for (const r of stale) expect([r.status, r.body.equals(m.data)]).toEqual([200, true]);
+  expect(stale.map((r) => r.warning)).toEqual(stale.map(() => expect.stringMatching(/^110 bollard "Response is Stale: /)));
+  expect(asked.get('HEAD /v2/img/manifests/stale')).toBe(1);
+  // the same, the upstream back: the revalidation confirms the tag, so none of them is marked stale
+  handler = (req, res) => setTimeout(() => answer(req, res), 300);
+  const fresh = await Promise.all([1, 2, 3].map(() => pullTag()));
+  expect(fresh.map((r) => [r.status, r.warning])).toEqual([[200, null], [200, null], [200, null]]);
+  expect(asked.get('HEAD /v2/img/manifests/stale')).toBe(2);
+  await noFetchLeft();
+});

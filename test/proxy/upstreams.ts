@@ -28,8 +28,11 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** distribution 2.8.2 with htpasswd auth; its htpasswd takes bcrypt only, which perl's crypt(3) (libxcrypt) makes. */
-export async function startDistribution(): Promise<Distribution> {
+/**
+ * distribution 2.8.2 with htpasswd auth (its htpasswd takes bcrypt only, which
+ * perl's crypt(3) (libxcrypt) makes), or `anonymous`: no auth, as Docker Hub's pulls.
+ */
+export async function startDistribution(opts: { anonymous?: boolean } = {}): Promise<Distribution> {
   const dir = mkdtempSync(join(tmpdir(), 'bollard-upstream-'));
   const user = 'puller';
   const password = 'pull-secret';
@@ -41,7 +44,7 @@ export async function startDistribution(): Promise<Distribution> {
     'log: {level: error}',
     `storage: {filesystem: {rootdirectory: ${join(dir, 'data')}}, delete: {enabled: true}}`,
     `http: {addr: 127.0.0.1:${port}}`,
-    `auth: {htpasswd: {realm: upstream, path: ${join(dir, 'htpasswd')}}}`,
+    ...(opts.anonymous ? [] : [`auth: {htpasswd: {realm: upstream, path: ${join(dir, 'htpasswd')}}}`]),
   ].join('\n'));
   const child: ChildProcess = spawn(DISTRIBUTION, ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -49,7 +52,7 @@ export async function startDistribution(): Promise<Distribution> {
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     const status = await fetch(`${url}/v2/`).then((r) => r.status, () => 0);
-    if (status === 401) break;
+    if (status === (opts.anonymous ? 200 : 401)) break;
     if (i > 100 || child.exitCode !== null) throw new Error(`docker-registry did not start: ${stderr}`);
     await new Promise((r) => setTimeout(r, 50));
   }

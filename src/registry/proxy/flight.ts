@@ -124,15 +124,20 @@ export async function watch(ctx: RegistryContext, kind: FetchKind, key: string, 
 
 /**
  * The generic single-flight: `work` runs as the one fetch of `key`, or this pull
- * waits for the fetch that runs and then asks `settled` for its result (null:
- * that fetch failed, so this pull tries to fetch itself).
+ * waits for the fetch that runs and then asks `settled` for its result, given
+ * the last row it saw of that fetch (null when it ended before the first look).
+ * Null from `settled`: that fetch failed, so this pull tries to fetch itself.
  */
-export async function singleFlight<T>(ctx: RegistryContext, kind: FetchKind, key: string, repository: string, work: () => Promise<T>, settled: () => Promise<T | null>): Promise<T> {
+export async function singleFlight<T>(ctx: RegistryContext, kind: FetchKind, key: string, repository: string, work: () => Promise<T>, settled: (watched: FetchRow | null) => Promise<T | null>): Promise<T> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const flight = await claim(ctx, kind, key, repository, null);
     if (flight) return fly(ctx, flight, () => ({ received: 0, size: null }), () => work());
-    await watch(ctx, kind, key, async () => ({ done: false, moved: false }));
-    const result = await settled();
+    let watched: FetchRow | null = null;
+    await watch(ctx, kind, key, async (row) => {
+      watched = row ?? watched;
+      return { done: false, moved: false };
+    });
+    const result = await settled(watched);
     if (result !== null) return result;
   }
   throw new RegistryError('UNAVAILABLE', `the upstream fetches of ${key} kept failing`);

@@ -14,7 +14,7 @@ import type { Reference, RepoName } from '../../shared/names.ts';
 import type { RegistryContext } from '../context.ts';
 import { getManifest, putManifest, type StoredManifest } from '../content/manifests.ts';
 import { singleFlight } from './flight.ts';
-import { confirmTag, tagFresh } from './freshness.ts';
+import { confirmedByFetch, confirmTag, tagFresh } from './freshness.ts';
 import type { Proxy } from './proxy.ts';
 import { ACCEPT, keepsCached } from './revalidate.ts';
 import { stallGuard, upstreamStatusError, type UpstreamClient, type UpstreamResponse } from './upstream.ts';
@@ -66,12 +66,18 @@ async function resolve(ctx: RegistryContext, proxy: Proxy, client: UpstreamClien
 /**
  * Asks the upstream once however many pull the same reference at the same time,
  * on any replica (flight.ts): the others wait for that fetch and read the cache.
+ * A tag is stale for them as for the fetch when the fetch did not confirm it
+ * (asked in PostgreSQL: the fetch may run on another replica).
  */
 function once(ctx: RegistryContext, name: RepoName, ref: Reference, fetch: () => Promise<Found>): Promise<Found> {
   const key = `${name}${ref.kind === 'tag' ? `:${ref.tag}` : `@${ref.digest.text}`}`;
-  return singleFlight(ctx, 'manifest', key, name, fetch, async () => {
+  return singleFlight(ctx, 'manifest', key, name, fetch, async (watched) => {
     const manifest = await localManifest(ctx, name, ref);
-    return manifest ? { manifest, result: 'hit' } : null;
+    if (!manifest) return null;
+    if (ref.kind === 'digest') return { manifest, result: 'hit' };
+    // the fetch ended before this pull saw when it began: whether it confirmed the tag is unknown, so this pull asks itself
+    if (!watched) return null;
+    return { manifest, result: (await confirmedByFetch(ctx, name, ref.tag, watched.started_at)) ? 'hit' : 'stale' };
   });
 }
 

@@ -35,7 +35,7 @@ export const get: Handler = async (ctx, req, res, { name, arg }) => {
   if (req.method === 'HEAD') res.end();
   else {
     // HEAD is not a pull (as on Docker Hub): clients check tags with it without fetching
-    ctx.pulls?.record(name, m.digest);
+    ctx.pulls?.record(m.id);
     res.end(m.content);
   }
 };

@@ -1,7 +1,7 @@
 import { expect, test } from 'vitest';
 import { ManifestCache } from './manifest-cache.ts';
 
-const m = (digest: string) => ({ digest, mediaType: 'x', content: Buffer.from(digest) });
+const m = (digest: string) => ({ id: 1, digest, mediaType: 'x', content: Buffer.from(digest) });
 
 test('a lookup that read before an invalidation may not store its stale result', () => {
   const c = new ManifestCache();
@@ -33,7 +33,7 @@ test('entries expire after the TTL, and the byte budget evicts the oldest', asyn
   expect(c.get('r', 'a')).toBeNull();
   const big = new ManifestCache({ maxBytes: 16 * 10 });
   big.setEnabled(true);
-  for (const k of ['1', '2', '3']) big.set('r', k, { digest: k, mediaType: 'x', content: Buffer.alloc(10) }, 0);
-  big.set('r', '4', { digest: '4', mediaType: 'x', content: Buffer.alloc(10) }, 0);
+  for (const k of ['1', '2', '3']) big.set('r', k, { id: 1, digest: k, mediaType: 'x', content: Buffer.alloc(10) }, 0);
+  big.set('r', '4', { id: 1, digest: '4', mediaType: 'x', content: Buffer.alloc(10) }, 0);
   expect(big.get('r', '4')).not.toBeNull();
 });

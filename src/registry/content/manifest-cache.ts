@@ -10,6 +10,7 @@
 // the notification connection is down the cache is off, and entries also
 // expire after a short TTL as a last line of defence.
 export interface CachedManifest {
+  id: number;
   digest: string;
   mediaType: string;
   content: Buffer;

@@ -14,6 +14,8 @@ import { MANIFEST_METHODS, referencedError } from './referenced.ts';
 import type { Reference, RepoName, Tag } from '../../shared/names.ts';
 
 export interface StoredManifest {
+  /** the row's id, which pulls are recorded by */
+  id: number;
   digest: string;
   mediaType: string;
   content: Buffer;
@@ -43,7 +45,7 @@ export async function getManifest(ctx: RegistryContext, name: RepoName, ref: Ref
   const generation = ctx.manifests.generation(name);
   const row = await q.lookupManifest(ctx.pool, name, ref.kind === 'tag' ? { tag: ref.tag } : { digest: ref.digest.text });
   if (!row) throw new RegistryError('MANIFEST_UNKNOWN', ref.kind === 'tag' ? { tag: ref.tag } : { digest: ref.digest.text });
-  const found = { digest: nameOf(row, ref.kind === 'digest' ? ref.digest.text : null), mediaType: row.media_type, content: row.content };
+  const found = { id: row.id, digest: nameOf(row, ref.kind === 'digest' ? ref.digest.text : null), mediaType: row.media_type, content: row.content };
   ctx.manifests.set(name, key, found, generation);
   return found;
 }

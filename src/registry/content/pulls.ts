@@ -10,7 +10,8 @@ import { runEvery, type Periodic } from '../periodic.ts';
 const MAX_PENDING = 100_000;
 
 export class PullRecorder {
-  private pending = new Map<string, PullRecord>();
+  /** manifest id → when it was last pulled (ms) */
+  private pending = new Map<number, number>();
   private periodic: Periodic | null = null;
 
   private readonly pool: DatabasePool;
@@ -21,12 +22,9 @@ export class PullRecorder {
     this.log = log;
   }
 
-  /** A GET of a manifest (not a HEAD): the name the client pulled it by. */
-  record(repository: string, digest: string): void {
-    const key = `${repository}@${digest}`;
-    const had = this.pending.get(key);
-    if (had) had.at = Date.now();
-    else if (this.pending.size < MAX_PENDING) this.pending.set(key, { repository, digest, at: Date.now() });
+  /** A GET of a manifest (not a HEAD), by the id of its row. */
+  record(id: number): void {
+    if (this.pending.size < MAX_PENDING || this.pending.has(id)) this.pending.set(id, Date.now());
   }
 
   /** Writes the batch; a failed write keeps it for the next flush (a pull is never older than what it replaces). */
@@ -35,9 +33,9 @@ export class PullRecorder {
     const batch = this.pending;
     this.pending = new Map();
     try {
-      await recordPulls(this.pool, [...batch.values()]);
+      await recordPulls(this.pool, Array.from(batch, ([id, at]): PullRecord => ({ id, at })));
     } catch (err) {
-      for (const [key, p] of batch) if (!this.pending.has(key) && this.pending.size < MAX_PENDING) this.pending.set(key, p);
+      for (const [id, at] of batch) if (!this.pending.has(id) && this.pending.size < MAX_PENDING) this.pending.set(id, at);
       this.log.warn('recording manifest pulls failed; retried at the next flush', { error: err instanceof Error ? err.message : String(err), pending: this.pending.size });
     }
   }

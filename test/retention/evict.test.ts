@@ -3,7 +3,7 @@
 import type { Express } from 'express';
 import pg from 'pg';
 import request from 'supertest';
-import { sql } from 'slonik';
+import { sql, type DatabaseTransactionConnection } from 'slonik';
 import { z } from 'zod';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { createApp } from '../../src/app.ts';
@@ -103,24 +103,21 @@ describe('pulls are counted in memory and written by a flush', () => {
     // repository and digest read them all (bench:growth: 37 s for 1 000 pulls at a million manifests)
     await pushLayers(reg.app, 'count/big');
     const pulled = await pushImage(reg.app, 'count/big', 'pulled', 'v1');
-    await reg.pool.query(sql.unsafe`
-      INSERT INTO manifests (repository_id, digest, digest_sha512, media_type, content)
-      SELECT r.id, 'sha256:' || encode(sha256(int8send(i)), 'hex'), 'sha512:' || encode(sha512(int8send(i)), 'hex'),
-             'application/vnd.oci.image.manifest.v1+json', int8send(i)
-      FROM repositories r, generate_series(1, 3000) i WHERE r.name = 'count/big'`);
     // and 2 000 repositories of 3 manifests: most repositories are small, as in a real registry
     await reg.pool.query(sql.unsafe`INSERT INTO repositories (name) SELECT 'count/small' || k FROM generate_series(1, 2000) k`);
-    await reg.pool.query(sql.unsafe`
+    const addManifests = (repositories: string, count: number) => reg.pool.query(sql.unsafe`
       INSERT INTO manifests (repository_id, digest, digest_sha512, media_type, content)
       SELECT r.id, 'sha256:' || encode(sha256(int8send(i)), 'hex'), 'sha512:' || encode(sha512(int8send(i)), 'hex'),
              'application/vnd.oci.image.manifest.v1+json', int8send(i)
-      FROM repositories r, generate_series(1, 3) i WHERE r.name LIKE 'count/small%'`);
+      FROM repositories r, generate_series(1, ${count}) i WHERE r.name LIKE ${repositories}`);
+    await addManifests('count/big', 3000);
+    await addManifests('count/small%', 3);
     await reg.pool.query(sql.unsafe`ANALYZE manifests`);
     const id = await reg.pool.oneFirst(sql.type(z.object({ id: z.number() }))`SELECT id FROM manifests WHERE digest = ${pulled.digest}`);
     const Read = z.object({ read: z.number() });
     // rows this backend read from manifests by any scan, counted before and after the flush in one
     // transaction (the view also holds the backend's counts not yet sent to the statistics)
-    const rowsRead = (tx: Parameters<Parameters<typeof reg.pool.transaction>[0]>[0]) => tx.oneFirst(sql.type(Read)`
+    const rowsRead = (tx: DatabaseTransactionConnection) => tx.oneFirst(sql.type(Read)`
       SELECT (coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0))::int AS read FROM pg_stat_xact_user_tables WHERE relname = 'manifests'`);
     const read = await reg.pool.transaction(async (tx) => {
       const before = await rowsRead(tx);
